@@ -1,0 +1,35 @@
+# The two commands of the README:  `make demo` (main job) and `make test`.
+# Both create .venv and install pinned dependencies on first use.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# On this machine a local copy of the official archive stands in for the download.
+SHARED_ARCHIVE := $(abspath ../shared/data/aclImdb_v1.tar.gz)
+ifneq ($(wildcard $(SHARED_ARCHIVE)),)
+export RNNLAB_IMDB_ARCHIVE ?= $(SHARED_ARCHIVE)
+endif
+
+.PHONY: demo test test-all install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[serve,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/rnnlab demo main
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,46 @@
+"""rnnlab: train, compare and look inside recurrent and bag-of-embeddings text classifiers.
+
+The public, notebook-facing API keeps the names of the classic teaching code.
+Heavy imports (torch, spaCy) are deferred so that ``import rnnlab`` stays cheap;
+attributes are resolved lazily on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "RnnlabError": "rnnlab.errors",
+    "TSVDataset": "rnnlab.data.tsv",
+    "read_tsv": "rnnlab.data.tsv",
+    "Vocab": "rnnlab.data.vocab",
+    "build_vocab": "rnnlab.data.vocab",
+    "Tokenizer": "rnnlab.data.tokenize",
+    "tokenize": "rnnlab.data.tokenize",
+    "load_glove": "rnnlab.embeddings",
+    "load_vectors": "rnnlab.embeddings",
+    "embedding_matrix": "rnnlab.embeddings",
+    "BagOfEmbeddingsBinaryClassifier": "rnnlab.models.boe",
+    "RNNClassifier": "rnnlab.models.recurrent",
+    "LSTMClassifier": "rnnlab.models.recurrent",
+    "GRUClassifier": "rnnlab.models.recurrent",
+    "collate_boe": "rnnlab.data.batching",
+    "collate_padded": "rnnlab.data.batching",
+    "make_collate_fn": "rnnlab.data.batching",
+    "train": "rnnlab.training",
+    "test": "rnnlab.training",
+    "predict_multiple": "rnnlab.inspect",
+    "display_weights": "rnnlab.inspect",
+    "load_run": "rnnlab.runs",
+    "save_run": "rnnlab.runs",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")

@@ -1,0 +1,34 @@
+"""Command-line interface: one module per command on one shared typer app.
+
+Each command is a thin typed wrapper over a keyword-only function that the tests
+call directly. User errors (:class:`rnnlab.errors.RnnlabError`) print one line on
+stderr and exit with status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rnnlab.cli.app import app
+from rnnlab.errors import RnnlabError
+
+# Importing a command module registers its commands on ``app``.
+from rnnlab.cli import (  # noqa: E402,F401
+    data_cmd,
+    train_cmd,
+    evaluate_cmd,
+    predict_cmd,
+    weights_cmd,
+    quickstart_cmd,
+)
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user errors become one line on stderr and exit status 1."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except RnnlabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

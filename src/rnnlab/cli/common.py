@@ -1,0 +1,41 @@
+"""Helpers shared by the command modules."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _cell(v, float_format: str, max_text: int) -> str:
+    if isinstance(v, float):
+        return float_format.format(v)
+    s = str(v)
+    return s if len(s) <= max_text else s[: max_text - 1] + "…"
+
+
+def print_df(df, title: str | None = None, float_format: str = "{:.4f}", max_text: int = 70) -> None:
+    """Show a DataFrame: a rich table on a terminal, plain aligned text when piped (never cut)."""
+    rows = [[_cell(row[c], float_format, max_text) for c in df.columns] for _, row in df.iterrows()]
+    if console.is_terminal:
+        from rich.table import Table
+
+        table = Table(title=title)
+        for col in df.columns:
+            table.add_column(str(col), justify="right" if df[col].dtype.kind in "fiu" else "left")
+        for r in rows:
+            table.add_row(*r)
+        console.print(table)
+        return
+    headers = [str(c) for c in df.columns]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    right = [df[c].dtype.kind in "fiu" for c in df.columns]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()
+
+    if title:
+        console.print(title, markup=False)
+    console.print(line(headers), markup=False)
+    for r in rows:
+        console.print(line(r), markup=False)

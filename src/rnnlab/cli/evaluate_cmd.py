@@ -1,0 +1,56 @@
+"""``rnnlab evaluate RUN --data TSV``: accuracy, loss, precision, recall, F1, confusion matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rnnlab.cli.app import app
+from rnnlab.cli.common import console
+
+
+def run_evaluate(*, run: Path, data: str, batch_size: int = 256) -> dict:
+    from rnnlab.data.batching import EncodedDataset, family_of, make_loader
+    from rnnlab.data.sources import load_examples
+    from rnnlab.data.tokenize import tokenize_cached
+    from rnnlab.runs import load_run
+    from rnnlab.training import evaluate
+
+    r = load_run(run)
+    examples = load_examples(data, r.labels)
+    corpus, _ = tokenize_cached([e.text for e in examples])
+    ds = EncodedDataset(corpus.encode(r.vocab), [e.label for e in examples], r.max_length)
+    return evaluate(r.model, make_loader(ds, family_of(r.model_config.model), batch_size, shuffle=False,
+                                         pad_index=r.vocab.pad_index))
+
+
+def format_metrics(m: dict, labels=("neg", "pos")) -> str:
+    (tn, fp), (fn, tp) = m["confusion"]
+    w = max(len(str(x)) for x in (tn, fp, fn, tp)) + 2
+    neg, pos = labels
+    return "\n".join([
+        f"examples   {m['n']:,}",
+        f"accuracy   {m['acc']:.4f}",
+        f"loss       {m['loss']:.4f}",
+        f"precision  {m['precision']:.4f}",
+        f"recall     {m['recall']:.4f}",
+        f"F1         {m['f1']:.4f}",
+        "confusion matrix (rows: true, columns: predicted)",
+        f"{'':>10}{neg:>{w}}{pos:>{w}}",
+        f"{neg:>10}{tn:>{w}}{fp:>{w}}",
+        f"{pos:>10}{fn:>{w}}{tp:>{w}}",
+    ])
+
+
+@app.command("evaluate")
+def evaluate_command(
+    run: Path = typer.Argument(..., help="Run directory."),
+    data: str = typer.Option(..., help="Labelled TSV file (or imdb:test) to evaluate on."),
+    batch_size: int = typer.Option(256, help="Texts per batch."),
+) -> None:
+    """Evaluate a trained run on labelled data."""
+    m = run_evaluate(run=run, data=data, batch_size=batch_size)
+    from rnnlab.runs import read_config
+
+    console.print(format_metrics(m, tuple(read_config(run)["labels"])))

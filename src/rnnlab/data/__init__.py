@@ -1,0 +1,1 @@
+"""Data: readers (TSV, aclImdb), tokenizer and its cache, vocabulary, batching."""

@@ -1,0 +1,224 @@
+"""spaCy's English tokenizer, lower-cased, and a cache of tokenized corpora.
+
+Tokenizing 50,000 reviews takes tens of seconds, so it happens once: a corpus is
+stored as integer ids into a *token table* (every distinct token string, in
+order of first occurrence). The cache key is the SHA-256 of the texts and the
+tokenizer settings. The table is independent of any vocabulary; mapping it onto
+a vocabulary is one NumPy lookup (:meth:`TokenizedCorpus.encode`), so one cached
+corpus serves every vocabulary (``min_freq``, ``max_size``, appended tokens).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from rnnlab.errors import RnnlabError
+
+# Bump when tokenization output changes, so stale caches are never reused.
+TOKENIZER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """``spacy.blank("en")``'s tokenizer (the rules of ``en_core_web_sm``'s), lower-cased.
+
+    Whitespace tokens (spaCy emits one for each run of extra spaces) are dropped.
+    """
+
+    lowercase: bool = True
+    drop_space: bool = True
+
+    def settings(self) -> dict:
+        import spacy
+
+        return {"spacy": spacy.__version__, "lowercase": self.lowercase,
+                "drop_space": self.drop_space, "version": TOKENIZER_VERSION}
+
+    def __call__(self, text: str) -> list[str]:
+        return self._doc_tokens(_spacy_tokenizer()(text))
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 256) -> Iterable[list[str]]:
+        for doc in _spacy_tokenizer().pipe(texts, batch_size=batch_size):
+            yield self._doc_tokens(doc)
+
+    def _doc_tokens(self, doc) -> list[str]:
+        if self.lowercase:
+            return [t.lower_ for t in doc if not (self.drop_space and t.is_space)]
+        return [t.text for t in doc if not (self.drop_space and t.is_space)]
+
+
+_SPACY = None
+
+
+def _spacy_tokenizer():
+    global _SPACY  # one tokenizer per process; building it costs ~0.1 s
+    if _SPACY is None:
+        import spacy
+
+        _SPACY = spacy.blank("en").tokenizer
+    return _SPACY
+
+
+def tokenize(texts: Sequence[str] | str, tokenizer: Tokenizer | None = None) -> list:
+    """Tokens of one text (a list of strings) or of many (a list of lists)."""
+    tokenizer = tokenizer or Tokenizer()
+    if isinstance(texts, str):
+        return tokenizer(texts)
+    return list(tokenizer.pipe(texts))
+
+
+@dataclass
+class TokenizedCorpus:
+    """Tokenized texts as ids into ``table``: text ``i`` is ``ids[offsets[i]:offsets[i+1]]``."""
+
+    table: list[str]        # distinct tokens, first occurrence first
+    ids: np.ndarray         # (N_tokens,) int32, indices into table
+    offsets: np.ndarray     # (N_texts + 1,) int64
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def tokens(self, i: int) -> list[str]:
+        return [self.table[j] for j in self.ids[self.offsets[i]:self.offsets[i + 1]]]
+
+    def counts(self) -> np.ndarray:
+        """Frequency of each table entry over the whole corpus."""
+        return np.bincount(self.ids, minlength=len(self.table))
+
+    def encode(self, vocab) -> list[np.ndarray]:
+        """Each text as an int64 array of ``vocab`` indices (unknown tokens -> ``<unk>``)."""
+        lut = np.array([vocab.stoi.get(t, vocab.unk_index) for t in self.table], dtype=np.int64)
+        flat = lut[self.ids] if len(self.ids) else np.zeros(0, dtype=np.int64)
+        return np.split(flat, self.offsets[1:-1])
+
+
+def _tokenize_chunk(args: tuple[list[str], dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Worker: tokenize a chunk into a local table + ids + lengths (cheap to send back)."""
+    texts, settings = args
+    tok = Tokenizer(lowercase=settings["lowercase"], drop_space=settings["drop_space"])
+    table: dict[str, int] = {}
+    ids: list[int] = []
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    for i, tokens in enumerate(tok.pipe(texts)):
+        for t in tokens:
+            ids.append(table.setdefault(t, len(table)))
+        lengths[i] = len(tokens)
+    return list(table), np.asarray(ids, dtype=np.int32), lengths
+
+
+def tokenize_corpus(
+    texts: Sequence[str],
+    tokenizer: Tokenizer | None = None,
+    n_process: int | None = None,
+    progress: bool = False,
+) -> TokenizedCorpus:
+    """Tokenize ``texts`` in ``n_process`` processes (default: all cores) into a corpus."""
+    tokenizer = tokenizer or Tokenizer()
+    settings = {"lowercase": tokenizer.lowercase, "drop_space": tokenizer.drop_space}
+    n_process = n_process or os.cpu_count() or 1
+    n_chunks = max(1, min(len(texts) // 500, n_process * 8)) if n_process > 1 else 1
+    bounds = np.linspace(0, len(texts), n_chunks + 1).astype(int)
+    chunks = [(list(texts[a:b]), settings) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    table: dict[str, int] = {}
+    parts: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+
+    def merge(result):
+        local_table, local_ids, local_lengths = result
+        lut = np.array([table.setdefault(t, len(table)) for t in local_table], dtype=np.int32)
+        parts.append(lut[local_ids] if len(local_ids) else local_ids)
+        lengths.append(local_lengths)
+
+    from rnnlab.progress import progress_bar
+
+    with progress_bar("tokenizing", total=len(texts), unit="texts", enabled=progress) as advance:
+        if n_process > 1 and len(chunks) > 1:
+            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            with ctx.Pool(min(n_process, len(chunks))) as pool:
+                for result in pool.imap(_tokenize_chunk, chunks):
+                    merge(result)
+                    advance(len(result[2]))
+        else:
+            for chunk in chunks:
+                result = _tokenize_chunk(chunk)
+                merge(result)
+                advance(len(result[2]))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    if lengths:
+        np.cumsum(np.concatenate(lengths), out=offsets[1:])
+    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    return TokenizedCorpus(list(table), ids.astype(np.int32), offsets)
+
+
+def corpus_key(texts: Sequence[str], tokenizer: Tokenizer) -> str:
+    """SHA-256 over the tokenizer settings and every text (length-prefixed, so no collisions by joining)."""
+    h = hashlib.sha256(json.dumps(tokenizer.settings(), sort_keys=True).encode())
+    for t in texts:
+        b = t.encode("utf-8", "surrogatepass")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()[:32]
+
+
+def tokenize_cached(
+    texts: Sequence[str],
+    tokenizer: Tokenizer | None = None,
+    cache_root: str | Path | None = None,
+    n_process: int | None = None,
+    progress: bool = False,
+) -> tuple[TokenizedCorpus, bool]:
+    """Tokenize once, then load from the cache. Returns ``(corpus, was_cached)``."""
+    from rnnlab.paths import cache_dir
+
+    tokenizer = tokenizer or Tokenizer()
+    root = Path(cache_root) if cache_root is not None else cache_dir() / "tokens"
+    entry = root / corpus_key(texts, tokenizer)
+    if (entry / "COMPLETE").exists():
+        try:
+            return load_corpus(entry), True
+        except (OSError, ValueError, KeyError):
+            shutil.rmtree(entry, ignore_errors=True)  # damaged entry: rebuild it
+    corpus = tokenize_corpus(texts, tokenizer, n_process=n_process, progress=progress)
+    save_corpus(corpus, entry)
+    return corpus, False
+
+
+def save_corpus(corpus: TokenizedCorpus, entry: Path) -> None:
+    """Write atomically: a temporary folder renamed into place, marked COMPLETE last."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
+    try:
+        np.save(tmp / "ids.npy", corpus.ids)
+        np.save(tmp / "offsets.npy", corpus.offsets)
+        (tmp / "table.json").write_text(json.dumps(corpus.table, ensure_ascii=False), encoding="utf-8")
+        (tmp / "COMPLETE").write_text("ok\n")
+        if entry.exists():
+            shutil.rmtree(entry)
+        os.replace(tmp, entry)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_corpus(entry: Path) -> TokenizedCorpus:
+    if not (entry / "COMPLETE").exists():
+        raise RnnlabError(f"{entry}: incomplete token cache entry")
+    table = json.loads((entry / "table.json").read_text(encoding="utf-8"))
+    ids = np.load(entry / "ids.npy")
+    offsets = np.load(entry / "offsets.npy")
+    if len(offsets) == 0 or offsets[-1] != len(ids):
+        raise ValueError("offsets do not match ids")
+    return TokenizedCorpus(table, ids, offsets)

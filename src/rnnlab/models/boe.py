@@ -1,0 +1,43 @@
+"""Bag-of-embeddings classifier: the mean word vector through one ReLU layer to a sigmoid.
+
+Word order is invisible to it by construction: any permutation of a text gets
+the same probability.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BagOfEmbeddingsBinaryClassifier(nn.Module):
+    """``EmbeddingBag`` (mean) -> Linear(E, hidden) -> ReLU -> Linear(hidden, 1) -> sigmoid."""
+
+    family = "boe"
+
+    def __init__(self, vocab, embeddings: torch.Tensor, hidden_dim: int, freeze_embeddings: bool = True,
+                 dropout: float = 0.0):
+        super().__init__()
+        V, E = embeddings.shape
+        if vocab is not None and len(vocab) != V:
+            raise ValueError(f"vocabulary has {len(vocab)} entries but the embedding matrix has {V} rows")
+        self.vocab = vocab
+        self.embedding = nn.EmbeddingBag.from_pretrained(embeddings.clone().float(), freeze=freeze_embeddings,
+                                                         mode="mean")
+        self.dropout = nn.Dropout(dropout)
+        self.hidden = nn.Linear(E, hidden_dim)
+        self.output = nn.Linear(hidden_dim, 1)
+        # Trained on logits (numerically stable); forward() still returns probabilities.
+        self.loss_function = nn.BCEWithLogitsLoss()
+
+    def document_embedding(self, text: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        return self.embedding(text, offsets)          # (B, E): the mean vector of each text
+
+    def forward_logits(self, text: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        doc = self.dropout(self.document_embedding(text, offsets))  # (B, E)
+        hidden = torch.relu(self.hidden(doc))                        # (B, hidden)
+        return self.output(hidden).squeeze(1)                        # (B,)
+
+    def forward(self, text: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Probability of the positive class for each text: (B,)."""
+        return torch.sigmoid(self.forward_logits(text, offsets))

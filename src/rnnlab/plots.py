@@ -1,0 +1,34 @@
+"""Learning curves as PNG (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+
+def plot_curves(history: Sequence[dict], path: str | Path, title: str = "") -> Path:
+    """Train vs validation accuracy and loss against the epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for split, style in (("train", "o-"), ("valid", "s--")):
+        rows = [r for r in history if r.get(split)]
+        if rows:
+            epochs = [r["epoch"] for r in rows]
+            ax_acc.plot(epochs, [r[split]["acc"] for r in rows], style, label=split, markersize=3)
+            ax_loss.plot(epochs, [r[split]["loss"] for r in rows], style, label=split, markersize=3)
+    for ax, name in ((ax_acc, "accuracy"), (ax_loss, "loss")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -1,0 +1,70 @@
+"""The command line, end to end: real processes for errors, the typer app for the rest."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from rnnlab.cli import app
+
+runner = CliRunner()
+
+
+def rnnlab(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "rnnlab", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_help_lists_the_commands():
+    out = runner.invoke(app, ["--help"]).output
+    for cmd in ("data", "train", "evaluate", "predict", "weights", "quickstart"):
+        assert cmd in out
+
+
+def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("pos\tfine\nmaybe\tunsure\n")
+    r = rnnlab("train", "--train", bad, "--out", tmp_path / "run", "--epochs", "1")
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"error: {bad}:2: unknown label 'maybe', expected one of neg|pos"
+    assert "Traceback" not in r.stderr + r.stdout
+    assert not (tmp_path / "run" / "config.json").exists()
+    r = rnnlab("predict", tmp_path / "no-run", "text")
+    assert r.returncode == 1 and "no such run directory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_evaluate_predict_weights_end_to_end(tmp_path, small_tsv, sample_test):
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["train", "--train", str(small_tsv), "--valid", str(sample_test), "--out", str(run),
+                            "--model", "lstm", "--epochs", "2", "--batch-size", "16", "--max-length", "60",
+                            "--recurrent-dim", "8", "--hidden-dim", "4", "--optimizer", "adam", "--lr", "0.01",
+                            "--test", str(sample_test)])
+    assert r.exit_code == 0, r.output
+    assert "| epoch | train acc | train loss | valid acc | valid loss |" in r.output
+    assert "|     2 |" in r.output and "test: accuracy" in r.output
+    r = runner.invoke(app, ["evaluate", str(run), "--data", str(sample_test)])
+    assert r.exit_code == 0, r.output
+    for word in ("accuracy", "precision", "recall", "F1", "confusion matrix"):
+        assert word in r.output
+    texts = tmp_path / "texts.txt"
+    texts.write_text("What a dreadful film\n\nAn absolute joy\n")
+    r = runner.invoke(app, ["predict", str(run), "I loved it", "--file", str(texts), "--csv", str(tmp_path / "p.csv")])
+    assert r.exit_code == 0, r.output
+    assert "I loved it" in r.output and "An absolute joy" in r.output
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "p.csv")
+    assert list(df.columns) == ["text", "prob", "label"] and len(df) == 3
+    r = runner.invoke(app, ["weights", str(run)])
+    assert r.exit_code == 0 and "rnn.weight_ih_l0" in r.output and "4x8" in r.output
+    r = runner.invoke(app, ["weights", str(run), "--name", "output.bias", "--full"])
+    assert r.exit_code == 0 and "output.bias" in r.output and "embedding" not in r.output
+
+
+def test_data_imdb_imports_the_shared_archive(tmp_path, imdb_archive):
+    r = rnnlab("data", "imdb", "--archive", imdb_archive, "--cache", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "imported: 25,000/25,000 train/test reviews" in r.stdout
+    assert "train: 25,000 reviews (12,500 pos, 12,500 neg)" in r.stdout
