@@ -77,3 +77,27 @@ def tiny_vocab_and_vectors():
     vocab = Vocab(["<unk>", "<pad>"] + [f"w{i}" for i in range(30)])
     g = torch.Generator().manual_seed(0)
     return vocab, torch.randn(len(vocab), 8, generator=g)
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory, small_tsv) -> dict:
+    """Three tiny trained run directories on ``small_tsv``: ``lstm``, ``bigru`` (bidirectional GRU), ``boe``.
+
+    Used by the trace and server tests; one shared vocabulary, a few seconds in all.
+    """
+    from rnnlab.config import ModelConfig, TrainConfig
+    from rnnlab.data.tsv import read_tsv
+    from rnnlab.training import fit, split_validation
+
+    root = tmp_path_factory.mktemp("trained-runs")
+    tr, va = split_validation(read_tsv(small_tsv), 0.2, seed=1)
+    train_config = TrainConfig(optimizer="adam", lr=0.01, epochs=2, batch_size=16, max_length=200)
+    configs = {"lstm": ModelConfig(model="lstm", recurrent_dim=8, hidden_dim=6),
+               "bigru": ModelConfig(model="gru", recurrent_dim=6, hidden_dim=4, bidirectional=True),
+               "boe": ModelConfig(model="boe", hidden_dim=8)}
+    prepared, runs = None, {}
+    for name, model_config in configs.items():
+        _, _, prepared = fit(tr, va, model_config=model_config, train_config=train_config, out_dir=root / name,
+                             prepared=prepared, log=lambda s: None, progress=False)
+        runs[name] = root / name
+    return runs

@@ -1,0 +1,232 @@
+"""Per-token traces: how a model's probability moves as it reads, and which tokens mattered.
+
+Two views of one text:
+
+- **Running probability** (unidirectional recurrent models only). The document
+  embedding is the final hidden state of *every* layer, concatenated, so the
+  classifier head can be applied after every token: at step ``t`` the state of
+  each layer is exactly what the final state would be if the text ended there.
+  One forward pass gives all prefixes at once; :func:`running_probabilities`
+  runs the stack one layer at a time with the model's own weights so that every
+  layer's state at every step is available (``nn.LSTM`` returns only the top
+  layer's outputs). A bidirectional model reads the end before the start, so it
+  has no running probability.
+- **Token importance** (every model, bag-of-embeddings and bidirectional too):
+  *occlusion* (probability minus the probability with the token replaced by
+  ``<unk>``), *removal* (probability minus the probability with the token
+  deleted), both as one batch of variants, and *gradient × input* (the gradient
+  of the logit with respect to each token's embedding, dotted with that
+  embedding). Positive values pushed the text towards the positive label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+METHODS = ("occlusion", "removal", "gradient_input")
+
+
+@dataclass
+class Trace:
+    """One text read by one model. Lists are aligned with ``tokens``."""
+
+    text: str
+    tokens: list[str]
+    ids: list[int]
+    known: list[bool]                    # False where the token is not in the vocabulary (<unk>)
+    probability: float                   # of ``labels[1]`` for the whole (possibly truncated) text
+    label: str
+    labels: list[str]
+    running: list[float] | None          # probability after each prefix; None for bag/bidirectional
+    importance: dict[str, list[float]] = field(default_factory=dict)  # method -> one value per token
+    truncated: bool = False              # the text had more than ``max_length`` tokens
+
+    @property
+    def deltas(self) -> list[float] | None:
+        """How much each token moved the running probability (the first against 0.5)."""
+        if self.running is None:
+            return None
+        prev = [0.5] + self.running[:-1]
+        return [r - p for r, p in zip(self.running, prev)]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["deltas"] = self.deltas
+        return d
+
+
+def supports_running(model) -> bool:
+    """Whether the model has a running probability: a unidirectional recurrent classifier."""
+    rnn = getattr(model, "rnn", None)
+    return rnn is not None and not rnn.bidirectional
+
+
+def _single_layers(rnn: nn.RNNBase) -> list[nn.RNNBase]:
+    """One single-layer module per layer of ``rnn``, sharing its weights (no copies)."""
+    layers = []
+    for l in range(rnn.num_layers):
+        extra = {"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}
+        input_size = rnn.input_size if l == 0 else rnn.hidden_size
+        layer = type(rnn)(input_size, rnn.hidden_size, num_layers=1, bias=rnn.bias, batch_first=True, **extra)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            if hasattr(rnn, f"{name}_l{l}"):
+                # Assigning the Parameter itself shares it (RNNBase refreshes its flat weight list).
+                setattr(layer, f"{name}_l0", getattr(rnn, f"{name}_l{l}"))
+        layers.append(layer)
+    return layers
+
+
+def _logits_per_step(model, padded: torch.Tensor) -> torch.Tensor:
+    """(B, T) ids -> (B, T) logits of the classifier head after every step, in one pass."""
+    x = model.embedding(padded)                                  # (B, T, E)
+    states = []
+    for layer in _single_layers(model.rnn):
+        x, _ = layer(x)                                          # (B, T, H): this layer's state at every step
+        states.append(x)
+    doc = torch.cat(states, dim=-1)                              # (B, T, L*H): layer 0, layer 1, ... as h_n
+    hidden = torch.relu(model.hidden(doc))                       # (B, T, hidden)
+    return model.output(hidden).squeeze(-1)                      # (B, T)
+
+
+@torch.no_grad()
+def running_probabilities(model, ids: Sequence[Sequence[int]], pad_index: int = 1) -> list[np.ndarray]:
+    """Probability after every prefix of each id sequence, for a unidirectional recurrent model.
+
+    Padding goes after each text, and a unidirectional model's state at step ``t``
+    depends only on steps ``<= t``, so one padded batch serves texts of any length.
+    """
+    if not supports_running(model):
+        raise ValueError("running probabilities need a unidirectional recurrent model "
+                         "(a bidirectional or bag-of-embeddings model sees the whole text at once)")
+    if not ids:
+        return []
+    was_training = model.training
+    model.eval()
+    try:
+        lengths = [len(a) for a in ids]
+        if min(lengths) < 1:
+            raise ValueError("every sequence needs at least one token")
+        padded = torch.full((len(ids), max(lengths)), pad_index, dtype=torch.int64)
+        for i, a in enumerate(ids):
+            padded[i, : len(a)] = torch.as_tensor(np.asarray(a, dtype=np.int64))
+        device = next(model.parameters()).device
+        probs = torch.sigmoid(_logits_per_step(model, padded.to(device))).double().cpu().numpy()  # (B, T)
+        return [probs[i, :n] for i, n in enumerate(lengths)]
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def _probabilities(model, ids: Sequence[np.ndarray], pad_index: int = 1, batch_size: int = 128) -> np.ndarray:
+    """Probability of each id sequence (empty ones become ``[<unk>]``, as in prediction)."""
+    from rnnlab.data.batching import encoded_collate
+
+    family = "boe" if getattr(model, "family", "") == "boe" else "recurrent"
+    collate = encoded_collate(family, pad_index)
+    device = next(model.parameters()).device
+    empty = np.zeros(1, dtype=np.int64)  # <unk>
+    out = np.zeros(len(ids), dtype=np.float64)
+    for start in range(0, len(ids), batch_size):
+        chunk = [(a if len(a) else empty, 0) for a in ids[start:start + batch_size]]
+        _, text, extra = collate(chunk)
+        out[start:start + len(chunk)] = model(text.to(device), extra.to(device)).double().cpu().numpy()
+    return out
+
+
+def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
+              base: float | None = None) -> np.ndarray:
+    """``p(text) - p(text with token i replaced by <unk>)`` for every ``i``, as one batch."""
+    ids = np.asarray(ids, dtype=np.int64)
+    n = len(ids)
+    variants = np.tile(ids, (n, 1))                              # (n, n)
+    variants[np.arange(n), np.arange(n)] = unk_index
+    base = _probabilities(model, [ids], pad_index)[0] if base is None else base
+    return base - _probabilities(model, list(variants), pad_index)
+
+
+def removal(model, ids: np.ndarray, pad_index: int = 1, base: float | None = None) -> np.ndarray:
+    """``p(text) - p(text without token i)`` for every ``i``, as one batch."""
+    ids = np.asarray(ids, dtype=np.int64)
+    n = len(ids)
+    keep = ~np.eye(n, dtype=bool)                                # row i drops position i
+    variants = np.broadcast_to(ids, (n, n))[keep].reshape(n, n - 1)  # (n, n-1)
+    base = _probabilities(model, [ids], pad_index)[0] if base is None else base
+    return base - _probabilities(model, list(variants), pad_index)
+
+
+def gradient_input(model, ids: np.ndarray) -> np.ndarray:
+    """Gradient of the logit with respect to each token's embedding, dotted with that embedding."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            device = next(model.parameters()).device
+            ids_t = torch.as_tensor(np.asarray(ids, dtype=np.int64), device=device)
+            emb = model.embedding.weight[ids_t].detach().requires_grad_(True)   # (T, E)
+            if getattr(model, "family", "") == "boe":
+                doc = emb.mean(0, keepdim=True)                                 # (1, E): EmbeddingBag's mean
+            else:
+                # One unpadded sequence: the unpacked pass equals the packed one the model runs.
+                _, h_n = model.rnn(emb.unsqueeze(0))                            # (L*D, 1, H)
+                if isinstance(h_n, tuple):
+                    h_n = h_n[0]
+                doc = h_n.transpose(0, 1).reshape(1, -1)                        # (1, L*D*H)
+            logit = model.output(torch.relu(model.hidden(doc))).squeeze()       # ()
+            (grad,) = torch.autograd.grad(logit, emb)                           # (T, E)
+        return (grad * emb).sum(-1).detach().double().cpu().numpy()             # (T,)
+    finally:
+        model.train(was_training)
+
+
+def trace(model, vocab, text: str, *, tokenizer=None, max_length: int | None = None,
+          labels: Sequence[str] = ("neg", "pos"), methods: Sequence[str] = METHODS) -> Trace:
+    """Read ``text`` with ``model``: its probability, running probability and token importances."""
+    from rnnlab.data.tokenize import Tokenizer
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown importance method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    tokenizer = tokenizer or Tokenizer()
+    tokens = tokenizer(text)
+    truncated = max_length is not None and len(tokens) > max_length
+    tokens = tokens[:max_length]
+    ids = np.asarray(vocab.lookup_indices(tokens), dtype=np.int64)
+    labels = list(labels)
+    pad, unk = vocab.pad_index, vocab.unk_index
+    model_ids = ids if len(ids) else np.asarray([unk], dtype=np.int64)   # an empty text reads as one <unk>
+    base = float(_probabilities(model, [model_ids], pad)[0])
+    running = None
+    if supports_running(model) and len(ids):
+        running = [float(p) for p in running_probabilities(model, [ids], pad)[0]]
+    importance: dict[str, list[float]] = {}
+    if len(ids):
+        for method in methods:
+            if method == "occlusion":
+                values = occlusion(model, ids, unk, pad, base)
+            elif method == "removal":
+                values = removal(model, ids, pad, base)
+            else:
+                values = gradient_input(model, ids)
+            importance[method] = [float(v) for v in values]
+    else:
+        importance = {m: [] for m in methods}
+    return Trace(text=text, tokens=list(tokens), ids=[int(i) for i in ids], known=[bool(i != unk) for i in ids],
+                 probability=base, label=labels[int(base > 0.5)], labels=labels, running=running,
+                 importance=importance, truncated=truncated)
+
+
+def trace_run(run, text: str, methods: Sequence[str] = METHODS) -> Trace:
+    """:func:`trace` with a loaded run's model, vocabulary, tokenizer, length limit and labels."""
+    from rnnlab.data.tsv import DEFAULT_LABELS
+
+    return trace(run.model, run.vocab, text, tokenizer=run.tokenizer(), max_length=run.max_length,
+                 labels=run.labels or list(DEFAULT_LABELS), methods=methods)
+
+
+__all__ = ["Trace", "METHODS", "trace", "trace_run", "running_probabilities", "supports_running",
+           "occlusion", "removal", "gradient_input"]

@@ -1,0 +1,177 @@
+"""Per-token traces: running probabilities in one pass, and token importances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnlab.config import ModelConfig
+from rnnlab.data.vocab import Vocab
+from rnnlab.inspect import predict_proba
+from rnnlab.models import build_model
+from rnnlab.runs import load_run
+from rnnlab.trace import (METHODS, _probabilities, gradient_input, occlusion, removal, running_probabilities,
+                          supports_running, trace, trace_run)
+
+WORDS = "i loved it at first , but by the end hated . a dull and wonderful film".split()
+CONTRAST = "I loved it at first, but by the end I hated it"
+MIRROR = "I hated it at first, but by the end I loved it"
+
+
+@pytest.fixture(scope="module")
+def vocab_and_vectors():
+    vocab = Vocab(["<unk>", "<pad>"] + WORDS)
+    g = torch.Generator().manual_seed(0)
+    return vocab, torch.randn(len(vocab), 8, generator=g)
+
+
+def _model(vocab_and_vectors, **kw):
+    vocab, vectors = vocab_and_vectors
+    torch.manual_seed(3)
+    config = ModelConfig(vocab_size=len(vocab), embedding_dim=vectors.shape[1], recurrent_dim=5, hidden_dim=4, **kw)
+    model = build_model(config, vocab, vectors).eval()
+    with torch.no_grad():  # larger output weights: probabilities far from 0.5, so differences show
+        model.output.weight.mul_(4.0)
+    return model
+
+
+def _ids(vocab, rng, n):
+    return rng.integers(2, len(vocab), size=n).astype(np.int64)  # real tokens, no <unk>/<pad>
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_running_probability_equals_classifying_each_prefix(vocab_and_vectors, cell, layers):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model=cell, layers=layers, dropout=0.3 if layers > 1 else 0.0)
+    rng = np.random.default_rng(layers)
+    texts = [_ids(vocab, rng, n) for n in (1, 7, 13)]  # different lengths in one padded batch
+    running = running_probabilities(model, texts)
+    for ids, probs in zip(texts, running):
+        assert probs.shape == (len(ids),)
+        prefixes = [ids[: t + 1] for t in range(len(ids))]
+        expected = _probabilities(model, prefixes, vocab.pad_index)
+        np.testing.assert_allclose(probs, expected, rtol=0, atol=1e-6)
+
+
+def test_running_probability_matches_prediction_on_text(vocab_and_vectors):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", layers=2)
+    t = trace(model, vocab, CONTRAST)
+    assert t.running is not None and len(t.running) == len(t.tokens) == 13
+    expected = predict_proba(model, vocab, [" ".join(t.tokens[: i + 1]) for i in range(len(t.tokens))])
+    np.testing.assert_allclose(t.running, expected, atol=1e-6)
+    assert t.running[-1] == pytest.approx(t.probability, abs=1e-6)
+    assert t.deltas[0] == pytest.approx(t.running[0] - 0.5)
+    assert sum(t.deltas) == pytest.approx(t.probability - 0.5, abs=1e-9)
+
+
+def test_running_probability_is_refused_for_bidirectional_and_bag_models(vocab_and_vectors):
+    bi = _model(vocab_and_vectors, model="gru", bidirectional=True)
+    boe = _model(vocab_and_vectors, model="boe")
+    assert not supports_running(bi) and not supports_running(boe)
+    for model in (bi, boe):
+        with pytest.raises(ValueError, match="unidirectional"):
+            running_probabilities(model, [np.array([2, 3])])
+        assert trace(model, vocab_and_vectors[0], CONTRAST).running is None
+
+
+@pytest.mark.parametrize("kw", [dict(model="lstm"), dict(model="gru", bidirectional=True, layers=2),
+                                dict(model="rnn", activation="relu"), dict(model="boe")])
+def test_leave_one_out_equals_classifying_each_variant(vocab_and_vectors, kw):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, **kw)
+    ids = _ids(vocab, np.random.default_rng(0), 9)
+    base = float(predict_proba(model, vocab, [" ".join(vocab.lookup_tokens(ids))])[0])
+    assert base == pytest.approx(_probabilities(model, [ids])[0], abs=1e-7)
+    occ, rem = occlusion(model, ids), removal(model, ids)
+
+    for i in range(len(ids)):
+        replaced = ids.copy()
+        replaced[i] = vocab.unk_index
+        removed = np.delete(ids, i)
+        p_rep, p_rem = _probabilities(model, [replaced, removed])
+        assert occ[i] == pytest.approx(base - p_rep, abs=1e-6)
+        assert rem[i] == pytest.approx(base - p_rem, abs=1e-6)
+
+
+def test_removal_of_the_only_token_reads_as_unk(vocab_and_vectors):
+    model = _model(vocab_and_vectors, model="lstm")
+    ids = np.array([3])
+    np.testing.assert_allclose(removal(model, ids), occlusion(model, ids), atol=1e-7)
+
+
+@pytest.mark.parametrize("kw", [dict(model="lstm", layers=2), dict(model="gru", bidirectional=True),
+                                dict(model="boe")])
+def test_gradient_times_input_matches_autograd_through_the_model(vocab_and_vectors, kw):
+    vocab, vectors = vocab_and_vectors
+    model = _model(vocab_and_vectors, **kw)
+    ids = np.random.default_rng(1).permutation(np.arange(2, len(vocab)))[:6]  # distinct tokens
+    got = gradient_input(model, ids)
+    # Reference: differentiate the model's own forward_logits with respect to its embedding table.
+    weight = model.embedding.weight
+    weight.requires_grad_(True)
+    ids_t = torch.as_tensor(ids)
+    extra = torch.tensor([0]) if kw["model"] == "boe" else torch.tensor([len(ids)])
+    text = ids_t if kw["model"] == "boe" else ids_t[None]
+    logit = model.forward_logits(text, extra)[0]
+    (grad,) = torch.autograd.grad(logit, weight)
+    weight.requires_grad_(False)
+    # Each token occurs once, so its row of the table gradient is the gradient at its position.
+    expected = [float(grad[i] @ vectors[i]) for i in ids]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_input_does_not_touch_parameter_gradients(vocab_and_vectors):
+    model = _model(vocab_and_vectors, model="lstm")
+    gradient_input(model, np.array([2, 3, 4]))
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_trace_marks_unknown_tokens_and_truncates(vocab_and_vectors):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="gru")
+    t = trace(model, vocab, "I loved zzzz film", max_length=3)
+    assert t.tokens == ["i", "loved", "zzzz"] and t.known == [True, True, False] and t.truncated
+    assert set(t.importance) == set(METHODS) and all(len(v) == 3 for v in t.importance.values())
+    assert t.label == ("pos" if t.probability > 0.5 else "neg")
+
+
+def test_trace_of_an_empty_text_has_no_tokens_but_a_probability(vocab_and_vectors):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm")
+    t = trace(model, vocab, "   ")
+    assert t.tokens == [] and t.running is None and 0 < t.probability < 1
+    assert t.probability == pytest.approx(float(predict_proba(model, vocab, [""])[0]))
+
+
+def test_trace_rejects_unknown_methods(vocab_and_vectors):
+    with pytest.raises(ValueError, match="occlusion"):
+        trace(_model(vocab_and_vectors, model="lstm"), vocab_and_vectors[0], "film", methods=["shap"])
+
+
+def test_trace_leaves_the_model_in_its_mode(vocab_and_vectors):
+    model = _model(vocab_and_vectors, model="lstm").train()
+    trace(model, vocab_and_vectors[0], CONTRAST)
+    assert model.training
+
+
+def test_long_review_is_traced_in_one_batch_per_method(vocab_and_vectors):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", layers=2)
+    text = " ".join(np.random.default_rng(5).choice(WORDS, size=500))
+    t = trace(model, vocab, text)
+    assert len(t.tokens) == 500 and len(t.running) == 500
+    assert all(np.isfinite(v).all() for v in t.importance.values())
+
+
+@pytest.mark.parametrize("name", ["lstm", "bigru", "boe"])
+def test_trace_run_uses_the_runs_tokenizer_vocabulary_and_length(trained_runs, name):
+    run = load_run(trained_runs[name])
+    t = trace_run(run, MIRROR + " " + "really " * 300)
+    assert t.truncated and len(t.tokens) == run.max_length == 200
+    assert t.probability == pytest.approx(float(predict_proba(run.model, run.vocab, [t.text], run.tokenizer(),
+                                                              run.max_length)[0]), abs=1e-6)
+    assert (t.running is not None) == (name == "lstm")
+    assert t.labels == run.labels
