@@ -18,12 +18,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rnnlab.errors import RnnlabError
-from rnnlab.scratch.activations import ACTIVATIONS, get_activation
+from rnnlab.scratch.activations import get_activation
 from rnnlab.scratch.classifier import recurrent_classifier_forward, train_epoch_classifier
 from rnnlab.scratch import vectorized as vec
 
 SAMPLE_DIR = Path("../shared/data/imdb-sample")
 IMPLEMENTATIONS = ("loop", "vectorized")
+TORCH_ACTIVATIONS = ("relu", "tanh")  # the nonlinearities torch.nn.RNN offers
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,9 @@ class ClassifyConfig:
                 raise RnnlabError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise RnnlabError(f"learning-rate must be positive, got {self.learning_rate}")
-        if self.activation not in ACTIVATIONS:
+        if self.activation not in TORCH_ACTIVATIONS:
             raise RnnlabError(
-                f"unknown activation {self.activation!r}; choose one of {', '.join(sorted(ACTIVATIONS))}"
+                f"unknown activation {self.activation!r}; torch.nn.RNN offers {', '.join(TORCH_ACTIVATIONS)}"
             )
         if self.impl not in IMPLEMENTATIONS:
             raise RnnlabError(f"unknown impl {self.impl!r}; choose one of {', '.join(IMPLEMENTATIONS)}")
@@ -180,6 +181,15 @@ class TorchClassifier:
         return self.out(hs[0, -1])  # (1,) logit from h_n
 
     def train_epoch(self, seqs, labels, lr: float) -> None:
+        # one review at a time is thousands of tiny ops: extra threads only add overhead
+        threads = self.torch.get_num_threads()
+        self.torch.set_num_threads(1)
+        try:
+            self._train_epoch(seqs, labels, lr)
+        finally:
+            self.torch.set_num_threads(threads)
+
+    def _train_epoch(self, seqs, labels, lr: float) -> None:
         torch = self.torch
         params = [p for p in [*self.rnn.parameters(), *self.out.parameters()] if p.requires_grad]
         opt = torch.optim.SGD(params, lr=lr)
