@@ -20,6 +20,8 @@ from rnnlab.cli import (  # noqa: E402,F401
     predict_cmd,
     weights_cmd,
     quickstart_cmd,
+    trace_cmd,
+    serve_cmd,
 )
 
 __all__ = ["app", "main"]

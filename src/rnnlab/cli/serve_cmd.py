@@ -1,0 +1,42 @@
+"""``rnnlab serve RUN [RUN ...]``: the prediction API and the explorer page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import typer
+
+from rnnlab.cli.app import app
+from rnnlab.errors import RnnlabError
+
+
+def run_serve(*, runs: list[Path], host: str = "127.0.0.1", port: int = 8000, max_text_chars: int = 20_000,
+              max_batch: int = 64, max_body_bytes: int = 2_000_000, log_level: str = "info") -> None:
+    """Load every run (safetensors only) and serve them until interrupted."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise RnnlabError("the server needs fastapi and uvicorn: pip install 'rnnlab[serve]'") from None
+    from rnnlab.serve import Limits, create_app
+
+    application = create_app(runs, limits=Limits(max_text_chars=max_text_chars, max_batch=max_batch,
+                                                 max_body_bytes=max_body_bytes))
+    names = ", ".join(application.state.registry.names)
+    print(f"serving {names} on http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)", flush=True)
+    uvicorn.run(application, host=host, port=port, log_level=log_level)
+
+
+@app.command("serve")
+def serve_command(
+    runs: List[Path] = typer.Argument(..., help="Run directories to serve (each is a model, named by its folder)."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind; 127.0.0.1 keeps it on this machine."),
+    port: int = typer.Option(8000, help="TCP port."),
+    max_text_chars: int = typer.Option(20_000, help="Longest text accepted, in characters (longer: 422)."),
+    max_batch: int = typer.Option(64, help="Most texts in one /predict request (more: 422)."),
+    max_body_bytes: int = typer.Option(2_000_000, help="Largest request body, in bytes (larger: 413)."),
+    log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
+) -> None:
+    """Serve runs over HTTP: a JSON API (/predict, /trace, /models, /health) and an explorer page at /."""
+    run_serve(runs=list(runs), host=host, port=port, max_text_chars=max_text_chars, max_batch=max_batch,
+              max_body_bytes=max_body_bytes, log_level=log_level)

@@ -1,0 +1,290 @@
+"""The FastAPI app: JSON endpoints over loaded runs, and the explorer page at ``/``.
+
+Runs are loaded once, through :func:`rnnlab.runs.load_run` (safetensors + JSON; no
+pickle is ever read), and named by their folder. Every request is checked at the
+boundary: a body over ``max_body_bytes`` gets 413, a text over ``max_text_chars``
+or a batch over ``max_batch`` gets 422 (both say which limit and how to raise it),
+an unknown model name gets 404 listing the names served.
+"""
+
+# No ``from __future__ import annotations`` here: the request models are built inside
+# ``create_app`` (their limits are per app), and FastAPI must resolve their annotations.
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Dict, List, Literal, Optional, Sequence
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import Annotated
+
+from rnnlab.errors import RnnlabError
+
+STATIC = Path(__file__).resolve().parent / "static"
+Method = Literal["occlusion", "removal", "gradient_input"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; every limit is a ``rnnlab serve`` option."""
+
+    max_text_chars: int = 20_000      # one text, in characters (the longest IMDB review has ~13,700)
+    max_batch: int = 64               # texts in one /predict request
+    max_body_bytes: int = 2_000_000   # the raw request body
+    max_trace_tokens: int = 1_000     # /trace reads at most this many tokens (leave-one-out is quadratic)
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+# ---------------------------------------------------------------------------- responses
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    models: List[str]
+    limits: Dict[str, int]
+
+
+class ModelInfo(BaseModel):
+    name: str = Field(description="The run's folder name; pass it as `model` in requests.")
+    type: str = Field(description="boe, rnn, lstm or gru.")
+    family: Literal["boe", "recurrent"]
+    layers: int
+    bidirectional: bool
+    running: bool = Field(description="Whether /trace gives a running probability (unidirectional recurrent).")
+    labels: List[str]
+    parameters: int
+    vocab_size: int
+    max_length: Optional[int] = Field(description="Tokens read per text (the run's training max_length).")
+    config: Dict[str, Any] = Field(description="The model config saved in the run.")
+    train: Dict[str, Any] = Field(description="The training config saved in the run.")
+    test: Optional[Dict[str, Any]] = Field(None, description="Test metrics, when the run was trained with --test.")
+    best_epoch: Optional[int] = None
+
+
+class Prediction(BaseModel):
+    label: str
+    probability: float = Field(description="Probability of the second (positive) label.")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    labels: List[str]
+    predictions: List[Prediction]
+
+
+class TraceResponse(BaseModel):
+    model: str
+    text: str
+    tokens: List[str]
+    known: List[bool] = Field(description="False where the token is not in the vocabulary (read as <unk>).")
+    probability: float = Field(description="Probability of labels[1] for the (possibly truncated) text.")
+    label: str
+    labels: List[str]
+    running: Optional[List[float]] = Field(description="Probability after each token (unidirectional models).")
+    deltas: Optional[List[float]] = Field(description="Change of the running probability at each token.")
+    importance: Dict[str, List[float]] = Field(
+        description="Per-token importance by method: occlusion (p - p with the token as <unk>), removal "
+                    "(p - p without the token), gradient_input (d logit / d embedding · embedding).")
+    truncated: bool
+
+
+class ErrorItem(BaseModel):
+    loc: List[Any]
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    message: str = Field(description="All problems on one line.")
+    detail: List[ErrorItem]
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+# ---------------------------------------------------------------------------- models served
+
+class Registry:
+    """The loaded runs, by name (folder name)."""
+
+    def __init__(self, run_dirs: Sequence[str | Path]):
+        from rnnlab.runs import load_run
+
+        if not run_dirs:
+            raise RnnlabError("nothing to serve: give at least one run directory")
+        self.runs = {}
+        for path in run_dirs:
+            run = load_run(path)
+            if run.name in self.runs:
+                raise RnnlabError(f"two runs are named {run.name!r} ({self.runs[run.name].path} and {run.path}); "
+                                  "serve runs whose folder names differ")
+            self.runs[run.name] = run
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.runs)
+
+    def get(self, name: Optional[str]):
+        if name is None:
+            return next(iter(self.runs.values()))
+        try:
+            return self.runs[name]
+        except KeyError:
+            raise HTTPException(404, f"unknown model {name!r}; this server has: {', '.join(self.runs)}") from None
+
+    def info(self, run) -> ModelInfo:
+        from rnnlab.config import to_dict
+        from rnnlab.data.tsv import DEFAULT_LABELS
+        from rnnlab.trace import supports_running
+
+        mc = run.model_config
+        return ModelInfo(name=run.name, type=mc.model, family="boe" if mc.model == "boe" else "recurrent",
+                         layers=mc.layers if mc.recurrent else 0, bidirectional=mc.recurrent and mc.bidirectional,
+                         running=supports_running(run.model), labels=run.labels or list(DEFAULT_LABELS),
+                         parameters=sum(p.numel() for p in run.model.parameters()), vocab_size=len(run.vocab),
+                         max_length=run.max_length, config=to_dict(mc), train=to_dict(run.train_config),
+                         test=run.meta.get("test"), best_epoch=run.meta.get("best_epoch"))
+
+
+# ---------------------------------------------------------------------------- body size
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over ``max_bytes`` with 413, by header or while streaming."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    def message(self, size: str) -> str:
+        return (f"request body is {size}; this server accepts at most {self.max_bytes:,} bytes "
+                "(send fewer or shorter texts, or start the server with a larger --max-body-bytes)")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            response = JSONResponse({"detail": self.message(f"{int(length):,} bytes")}, status_code=413)
+            return await response(scope, receive, send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:  # chunked upload without a length: stop reading
+                    raise HTTPException(413, self.message(f"over {received:,} bytes"))
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _clean_errors(errors) -> list[dict]:
+    """Pydantic errors without the (possibly huge) offending input."""
+    out = []
+    for e in errors:
+        item = {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        ctx = e.get("ctx")
+        if ctx:
+            item["ctx"] = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in ctx.items()}
+        out.append(item)
+    return out
+
+
+# ---------------------------------------------------------------------------- the app
+
+def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, **overrides: int) -> FastAPI:
+    """The API and page over ``run_dirs``; ``limits`` (or keyword overrides of its fields) bound requests."""
+    from rnnlab.inspect import predict_proba
+    from rnnlab.trace import METHODS, trace
+
+    limits = replace(limits or Limits(), **overrides)
+    registry = Registry(run_dirs)
+    Text = Annotated[str, Field(max_length=limits.max_text_chars,
+                                description=f"At most {limits.max_text_chars:,} characters.")]
+    ModelName = Optional[str]
+
+    class PredictRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid", json_schema_extra={
+            "examples": [{"model": registry.names[0], "texts": ["A wonderful, moving film.", "Dull and far too long."]}]})
+        model: ModelName = Field(None, description="A name from GET /models; the first served model if omitted.")
+        texts: List[Text] = Field(min_length=1, max_length=limits.max_batch,
+                                  description=f"1 to {limits.max_batch} texts, classified as one batch.")
+
+    class TraceRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid", json_schema_extra={
+            "examples": [{"model": registry.names[0], "text": "I loved it at first, but by the end I hated it"}]})
+        model: ModelName = Field(None, description="A name from GET /models; the first served model if omitted.")
+        text: Text
+        methods: List[Method] = Field(list(METHODS), description="Importance methods to compute.")
+
+    app = FastAPI(title="rnnlab", version=_version(),
+                  description="Classify texts with trained rnnlab runs and watch how a model reads them.")
+    app.state.registry = registry
+    app.state.limits = limits
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = _clean_errors(exc.errors())
+        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+        hint = {"string_too_long": "--max-text-chars", "too_long": "--max-batch"}
+        flags = sorted({hint[e["type"]] for e in errors if e["type"] in hint})
+        if flags:
+            message += f" (a server limit: start rnnlab serve with a larger {' / '.join(flags)} to change it)"
+        return JSONResponse({"message": message, "detail": errors}, status_code=422)
+
+    errors = {404: {"model": ErrorResponse, "description": "Unknown model name."},
+              413: {"model": ErrorResponse, "description": "Request body too large."},
+              422: {"model": ValidationErrorResponse, "description": "Invalid request or over a limit."}}
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def health() -> Health:
+        """Liveness, the models served and the request limits."""
+        return Health(models=registry.names, limits=asdict(limits))
+
+    @app.get("/models", response_model=List[ModelInfo], tags=["service"])
+    def models() -> List[ModelInfo]:
+        """Every model served: type, configs and test metrics when the run has them."""
+        return [registry.info(run) for run in registry.runs.values()]
+
+    @app.post("/predict", response_model=PredictResponse, responses=errors, tags=["models"])
+    def predict(request: PredictRequest) -> PredictResponse:
+        """Probabilities and labels for a batch of texts."""
+        run = registry.get(request.model)
+        labels = run.labels or ["neg", "pos"]
+        probs = predict_proba(run.model, run.vocab, request.texts, run.tokenizer(), run.max_length)
+        return PredictResponse(model=run.name, labels=labels,
+                               predictions=[Prediction(label=labels[int(p > 0.5)], probability=float(p))
+                                            for p in probs])
+
+    @app.post("/trace", response_model=TraceResponse, responses=errors, tags=["models"])
+    def trace_endpoint(request: TraceRequest) -> TraceResponse:
+        """Tokens, running probability (unidirectional models) and per-token importances for one text."""
+        run = registry.get(request.model)
+        max_length = min(run.max_length or limits.max_trace_tokens, limits.max_trace_tokens)
+        # Served models stay in eval mode (trace's mode switch is a no-op), so requests can run concurrently.
+        t = trace(run.model, run.vocab, request.text, tokenizer=run.tokenizer(), max_length=max_length,
+                  labels=run.labels or ["neg", "pos"], methods=list(dict.fromkeys(request.methods)))
+        return TraceResponse(model=run.name, **t.to_dict())
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _version() -> str:
+    from rnnlab import __version__
+
+    return __version__
