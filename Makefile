@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_ARCHIVE)),)
 export RNNLAB_IMDB_ARCHIVE ?= $(SHARED_ARCHIVE)
 endif
 
-.PHONY: demo test test-all install clean
+.PHONY: demo test test-all install clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/rnnlab demo main
 
-test: $(STAMP)
+# The browser test drives Debian's chromium; install it when missing (tolerant: without it that test skips).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium not installed: the browser test will be skipped"
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) chromium
 	$(PY) -m pytest -q -m "slow or not slow"
 
 clean:
