@@ -161,6 +161,12 @@ def train_char_lm(*, config: LMConfig, on_epoch: Callable[[LMEpoch], None] | Non
     rng = np.random.default_rng(config.seed)
     text = review_text(config.text_path, config.chars)
     alphabet = "".join(sorted(set(text)))  # sorted: the same text gives the same ids
+    unknown = sorted(set(config.prime) - set(alphabet))
+    if unknown:  # refuse before training, not after
+        raise RnnlabError(
+            f"--prime {config.prime!r} has characters absent from the training text: {''.join(unknown)!r}; "
+            "choose a prime made of characters the text contains"
+        )
     ids = np.array([alphabet.index(c) for c in text])
     inputs, targets = chunk_ids(ids, config.seq_len)
     n_held = max(1, len(inputs) // 10)
