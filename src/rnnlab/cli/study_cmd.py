@@ -1,0 +1,78 @@
+"""``rnnlab study list | run NAME... | run --all``: the classic experiments as reproducible studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from rnnlab.cli.app import app
+from rnnlab.cli.common import console, print_df
+
+study_app = typer.Typer(help="The study suite: classic experiments on these models, with a report.",
+                        no_args_is_help=True)
+app.add_typer(study_app, name="study")
+
+
+def parse_seeds(seeds: str) -> list[int]:
+    from rnnlab.errors import RnnlabError
+
+    try:
+        out = [int(s) for s in seeds.replace(" ", "").split(",") if s]
+    except ValueError:
+        raise RnnlabError(f"--seeds takes comma-separated integers like 1,2,3; got {seeds!r}") from None
+    if not out:
+        raise RnnlabError("--seeds needs at least one seed")
+    return out
+
+
+def run_list() -> list[dict]:
+    import pandas as pd
+
+    from rnnlab.experiments.specs import study_table
+
+    rows = study_table()
+    print_df(pd.DataFrame(rows), max_text=110)
+    return rows
+
+
+def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str | None = None,
+            out: Path = Path("studies"), seeds: str = "1", epochs_scale: float = 1.0, epochs: int | None = None,
+            report: bool = True, progress: bool = True) -> list[dict]:
+    from rnnlab.errors import RnnlabError
+    from rnnlab.experiments.runner import run_studies
+
+    if all_ == bool(names):
+        raise RnnlabError("give study names (e.g. `rnnlab study run 4`) or --all, not both or neither")
+    if epochs_scale <= 0:
+        raise RnnlabError(f"--epochs-scale must be positive, got {epochs_scale}")
+    if epochs is not None and epochs < 1:
+        raise RnnlabError(f"--epochs must be at least 1, got {epochs}")
+    return run_studies(None if all_ else names, out=out, data=data, valid=valid, seeds=parse_seeds(seeds),
+                       epochs_scale=epochs_scale, epochs=epochs, report=report,
+                       log=lambda m="": console.print(m, markup=False), progress=progress)
+
+
+@study_app.command("list")
+def list_command() -> None:
+    """List the studies: number, name, runs, epochs and the question each answers."""
+    run_list()
+
+
+@study_app.command("run")
+def run_command(
+    names: Optional[List[str]] = typer.Argument(None, help="Studies to run: numbers (4), names or unique prefixes."),
+    all_: bool = typer.Option(False, "--all", help="Run every study, in order."),
+    data: str = typer.Option("", help="Training data: a TSV or imdb:train (default: the sample imdb-train.tsv)."),
+    valid: Optional[str] = typer.Option(None, help="Validation data (default: the matching *-test.tsv / imdb:test, "
+                                                   "else 10% of --data held out)."),
+    out: Path = typer.Option(Path("studies"), help="Output folder: one sub-folder per study, the report at the top."),
+    seeds: str = typer.Option("1", help="Comma-separated seeds; several give mean ± std in the report."),
+    epochs_scale: float = typer.Option(1.0, help="Multiply every run's epochs (at least 1), e.g. 0.1 for a quick look."),
+    epochs: Optional[int] = typer.Option(None, help="Train every run for exactly this many epochs (overrides the scale)."),
+    report: bool = typer.Option(True, help="Write report.md / report.html in --out at the end."),
+) -> None:
+    """Train the runs of one or more studies, take their probes and write the report."""
+    run_run(names=names or [], all_=all_, data=data, valid=valid, out=out, seeds=seeds, epochs_scale=epochs_scale,
+            epochs=epochs, report=report)

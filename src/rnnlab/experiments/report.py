@@ -1,0 +1,457 @@
+"""The study report: one Markdown file and one self-contained HTML page for a folder of studies.
+
+``write_report(ROOT)`` reads every ``ROOT/<study>/study.json`` and the run
+directories beside it (through :func:`rnnlab.runs.load_run`'s readers) and writes
+``report.md`` (figures as relative PNGs under ``figures/``) and ``report.html``
+(the same figures embedded, so the page stands alone). A folder of plain run
+directories (no ``study.json``) gets one comparison section.
+
+The document is built as a list of blocks (heading, paragraph, table, image,
+details) rendered twice, so the two files always say the same thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from rnnlab.runs import CONFIG, atomic_write_text, read_config, read_metrics
+
+REPORT_MD, REPORT_HTML, FIGURES = "report.md", "report.html", "figures"
+
+
+# -- blocks ------------------------------------------------------------------------------------
+@dataclass
+class Block:
+    kind: str                      # h1 h2 h3 p table img details
+    text: str = ""
+    headers: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    children: list = field(default_factory=list)
+
+
+def _md_cell(v) -> str:
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def render_md(blocks: Sequence[Block]) -> str:
+    out: list[str] = []
+    for b in blocks:
+        if b.kind in ("h1", "h2", "h3"):
+            out += ["#" * int(b.kind[1]) + " " + b.text, ""]
+        elif b.kind == "p":
+            out += [b.text, ""]
+        elif b.kind == "table":
+            right = [all(_numeric(r[i]) for r in b.rows) and b.rows for i in range(len(b.headers))]
+            out.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
+            out.append("|" + "|".join("---:" if r else "---" for r in right) + "|")
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            out.append("")
+        elif b.kind == "img":
+            out += [f"![{b.text}]({b.headers[0]})", ""]
+        elif b.kind == "details":
+            out += ["<details>", f"<summary>{html.escape(b.text)}</summary>", "", render_md(b.children), "</details>", ""]
+    return "\n".join(out)
+
+
+def _numeric(s) -> bool:
+    """Right-align a column when its cells are numbers (or 'n/a', '-', 'mean ± std', '0.87 (12)')."""
+    first = str(s).strip().replace(",", "").split(" ")[0]
+    if first in ("-", "n/a", ""):
+        return True
+    try:
+        float(first)
+        return True
+    except ValueError:
+        return False
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.88em}
+th,td{border:1px solid #ccc;padding:.25em .55em}
+th{background:#f2f2f2}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%;border:1px solid #eee}
+h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+details{margin:.4em 0}
+code{background:#f5f5f5;padding:0 .2em}
+"""
+
+
+def _inline_html(text: str) -> str:
+    """Escape, then the two bits of Markdown the paragraphs use: **bold** and `code`."""
+    import re
+
+    s = html.escape(text)
+    s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", s)
+
+
+def render_html(blocks: Sequence[Block], base: Path, title: str) -> str:
+    def render(bs) -> list[str]:
+        out = []
+        for b in bs:
+            if b.kind in ("h1", "h2", "h3"):
+                out.append(f"<{b.kind}>{_inline_html(b.text)}</{b.kind}>")
+            elif b.kind == "p":
+                out.append(f"<p>{_inline_html(b.text)}</p>")
+            elif b.kind == "table":
+                right = [bool(b.rows) and all(_numeric(r[i]) for r in b.rows) for i in range(len(b.headers))]
+                head = "".join(f"<th>{html.escape(str(h))}</th>" for h in b.headers)
+                body = "".join("<tr>" + "".join(f"<td{' class=n' if r else ''}>{html.escape(str(c))}</td>"
+                                                for c, r in zip(row, right)) + "</tr>" for row in b.rows)
+                out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif b.kind == "img":
+                data = base64.b64encode((base / b.headers[0]).read_bytes()).decode("ascii")
+                out.append(f'<p><img alt="{html.escape(b.text)}" src="data:image/png;base64,{data}"></p>')
+            elif b.kind == "details":
+                out.append(f"<details><summary>{html.escape(b.text)}</summary>{''.join(render(b.children))}</details>")
+        return out
+
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
+            + "\n".join(render(blocks)) + "\n</body></html>\n")
+
+
+# -- reading runs ------------------------------------------------------------------------------
+@dataclass
+class RunData:
+    name: str
+    seed: int
+    path: Path
+    config: dict
+    metrics: list
+
+    @property
+    def meta(self) -> dict:
+        return self.config.get("meta", {})
+
+    def final(self, split: str) -> dict | None:
+        rows = [r for r in self.metrics if r.get(split)]
+        return rows[-1][split] if rows else None
+
+    def best_valid(self) -> tuple[float, int] | None:
+        rows = [r for r in self.metrics if r.get("valid")]
+        if not rows:
+            return None
+        best = max(rows, key=lambda r: (r["valid"]["acc"], -r["epoch"]))
+        return best["valid"]["acc"], best["epoch"]
+
+    def seconds_per_epoch(self) -> float | None:
+        s = [r["train_seconds"] for r in self.metrics if r.get("epoch", 0) > 0 and "train_seconds" in r]
+        return statistics.median(s) if s else None
+
+
+def read_run(path: Path, name: str | None = None, seed: int | None = None) -> RunData | None:
+    if not (path / CONFIG).exists():
+        return None
+    cfg = read_config(path)
+    return RunData(name or path.name, seed if seed is not None else cfg.get("train", {}).get("seed", 0), path, cfg,
+                   read_metrics(path))
+
+
+def _mean_std(values: Sequence[float | None], fmt: str = "{:.4f}") -> str:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return "-"
+    if len(vals) == 1:
+        return fmt.format(vals[0])
+    return f"{fmt.format(statistics.mean(vals))} ± {fmt.format(statistics.stdev(vals))}"
+
+
+def _f(v, fmt="{:.4f}") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return fmt.format(v)
+
+
+# -- figures -----------------------------------------------------------------------------------
+def plot_group(groups: dict[str, list[RunData]], path: Path, title: str) -> Path:
+    """Train (solid) vs validation (dashed) accuracy and loss of every run; the mean over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (label, runs) in enumerate(groups.items()):
+        color = colors[k % len(colors)]
+        for split, style in (("train", "-"), ("valid", "--")):
+            by_epoch: dict[int, list] = {}
+            for r in runs:
+                for row in r.metrics:
+                    if row.get(split):
+                        by_epoch.setdefault(row["epoch"], []).append(row[split])
+            if not by_epoch:
+                continue
+            epochs = sorted(by_epoch)
+            for ax, key in ((ax_acc, "acc"), (ax_loss, "loss")):
+                ax.plot(epochs, [statistics.mean(m[key] for m in by_epoch[e]) for e in epochs], style, color=color,
+                        marker="o" if split == "train" else None, markersize=2.5,
+                        label=f"{label} {split}")
+    for ax, name in ((ax_acc, "accuracy"), (ax_loss, "loss")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    ax_acc.legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+    return path
+
+
+# -- sections ----------------------------------------------------------------------------------
+def _group_runs(sdir: Path, record: dict) -> dict[str, list[RunData]]:
+    groups: dict[str, list[RunData]] = {}
+    for entry in record.get("runs", []):
+        rd = read_run(sdir / entry["path"], entry["name"], entry["seed"])
+        if rd is not None:
+            groups.setdefault(entry["name"], []).append(rd)
+    return groups
+
+
+def summary_table(groups: dict[str, list[RunData]], labels: dict[str, str]) -> Block:
+    headers = ["run", "what", "seeds", "trainable / total params", "epochs", "train acc", "train loss",
+               "valid acc", "valid loss", "best valid acc (epoch)", "s / epoch", "training time (s)"]
+    rows = []
+    for name, runs in groups.items():
+        r0 = runs[0]
+        best = [r.best_valid() for r in runs]
+        best_s = _mean_std([b[0] for b in best if b])
+        best_epochs = ", ".join(str(b[1]) for b in best if b)
+        rows.append([name, labels.get(name, ""), ", ".join(str(r.seed) for r in runs),
+                     f"{r0.meta.get('trainable_parameters', 0):,} / {r0.meta.get('parameters', 0):,}",
+                     str(r0.config.get("train", {}).get("epochs", "-")),
+                     _mean_std([(r.final("train") or {}).get("acc") for r in runs]),
+                     _mean_std([(r.final("train") or {}).get("loss") for r in runs]),
+                     _mean_std([(r.final("valid") or {}).get("acc") for r in runs]),
+                     _mean_std([(r.final("valid") or {}).get("loss") for r in runs]),
+                     f"{best_s} ({best_epochs})",
+                     _mean_std([r.seconds_per_epoch() for r in runs], "{:.1f}"),
+                     _mean_std([r.meta.get("train_seconds") for r in runs], "{:.0f}")])
+    return Block("table", headers=headers, rows=rows)
+
+
+def epoch_table(groups: dict[str, list[RunData]]) -> Block | None:
+    """Epoch by epoch, each run's train and validation accuracy and validation loss side by side (mean over seeds)."""
+    epochs = sorted({row["epoch"] for runs in groups.values() for r in runs for row in r.metrics if row.get("train")})
+    if not epochs:
+        return None
+    headers = ["epoch"]
+    for name in groups:
+        headers += [f"{name} train acc", f"{name} valid acc", f"{name} valid loss"]
+    rows = []
+    for e in epochs:
+        row = [str(e)]
+        for runs in groups.values():
+            vals = {"train acc": [], "valid acc": [], "valid loss": []}
+            for r in runs:
+                for m in r.metrics:
+                    if m["epoch"] == e:
+                        if m.get("train"):
+                            vals["train acc"].append(m["train"]["acc"])
+                        if m.get("valid"):
+                            vals["valid acc"].append(m["valid"]["acc"])
+                            vals["valid loss"].append(m["valid"]["loss"])
+            row += [_mean_std(v) for v in vals.values()]
+        rows.append(row)
+    return Block("table", headers=headers, rows=rows)
+
+
+def training_table(run: RunData) -> Block:
+    """The classic printed table of one run."""
+    rows = []
+    for m in run.metrics:
+        if m.get("train") or m.get("epoch") == 0:
+            t, v = m.get("train") or {}, m.get("valid") or {}
+            rows.append([str(m["epoch"]), _f(t.get("acc")), _f(t.get("loss")), _f(v.get("acc")), _f(v.get("loss"))])
+    return Block("table", headers=["epoch", "train acc", "train loss", "valid acc", "valid loss"], rows=rows)
+
+
+def similarity_block(record: dict) -> list[Block]:
+    sims = record.get("similarity") or []
+    if not sims:
+        return []
+    pairs = [f"{r['token a']} – {r['token b']}" for r in sims[0]["rows"]]
+    by_run: dict[str, list[list]] = {}
+    for s in sims:
+        by_run.setdefault(s["run"], []).append([r["cosine"] for r in s["rows"]])
+    rows = []
+    for run, per_seed in by_run.items():
+        rows.append([run] + [_mean_std([seed_vals[i] for seed_vals in per_seed]) if any(
+            v[i] is not None for v in per_seed) else "n/a (zero vector)" for i in range(len(pairs))])
+    norm_rows = []
+    for s in sims:
+        if s["rows"]:
+            r = s["rows"][0]
+            norm_rows.append(f"{s['run']} (seed {s['seed']}): |{r['token a']}| = {_f(r['norm a'])}, "
+                             f"|{r['token b']}| = {_f(r['norm b'])}")
+    return [Block("h3", "Cosine similarity of the tell-tale tokens after training"),
+            Block("p", "Both tokens start as all-zero vectors; a similarity is undefined (n/a) while a vector is still "
+                       "zero. Norms of the two rows after training: " + "; ".join(norm_rows) + "."),
+            Block("table", headers=["run"] + pairs, rows=rows)]
+
+
+def gradient_block(record: dict) -> list[Block]:
+    g = record.get("gradients")
+    if not g or not g.get("rows"):
+        return []
+    headers = list(g["rows"][0].keys())
+    rows = [[r["position"]] + [_f(r[h], "{:.3e}") if "/" not in h else _f(r[h], "{:.3g}") for h in headers[1:]]
+            for r in g["rows"]]
+    return [Block("h3", "Gradient report (untrained model)"),
+            Block("p", f"{g['describe']}; seed {g['seed']}, untrained, embeddings fine-tunable. Gradient of the loss "
+                       f"with respect to the tell-tale rows, summed over all validation mini-batches (batch size "
+                       f"{g['batch_size']}), for each insertion position; the ratio columns divide by the first "
+                       f"position. Computed in {g['seconds']:.1f} s."),
+            Block("table", headers=headers, rows=rows)]
+
+
+def probes_block(record: dict) -> list[Block]:
+    p = record.get("probes")
+    if not p:
+        return []
+    preds = p["predictions"]
+    models = [k for k in preds[0].keys() if k not in ("group", "text")]
+    blocks = [Block("h3", "Contrastive predictions: P(positive)"),
+              Block("p", f"Models (seed {p['seed']}): " + "; ".join(f"{k}: `{v}`" for k, v in p["models"].items())),
+              Block("table", headers=["group", "text"] + models,
+                    rows=[[r["group"], r["text"]] + [_f(r[m]) for m in models] for r in preds])]
+    perms = p.get("permutations") or []
+    if perms:
+        blocks += [Block("h3", "Permutations of the same words: |P(a) − P(b)|"),
+                   Block("p", "Each pair uses exactly the same tokens in a different order. A bag of embeddings averages "
+                              "the word vectors, so its difference is 0 (up to float rounding); the recurrent models "
+                              "read the order."),
+                   Block("table", headers=["text a", "text b"] + models,
+                         rows=[[r["text a"], r["text b"]] + [_f(r[m], "{:.2e}") for m in models] for r in perms])]
+    return blocks
+
+
+def study_section(root: Path, sdir: Path, record: dict, out: Path) -> list[Block]:
+    groups = _group_runs(sdir, record)
+    labels = {e["name"]: e.get("describe", e.get("label", "")) for e in record.get("runs", [])}
+    # runs of other studies shown beside this one (e.g. the frozen RNN next to the fine-tuned one)
+    for sname, rname in record.get("spec", {}).get("compare_with", []) or []:
+        other = root / sname / "study.json"
+        if other.exists():
+            orec = json.loads(other.read_text(encoding="utf-8"))
+            for e in orec.get("runs", []):
+                if e["name"] == rname:
+                    rd = read_run(root / sname / e["path"], e["name"], e["seed"])
+                    if rd is not None:
+                        key = f"{rname} (study {orec['number']})"
+                        groups.setdefault(key, []).append(rd)
+                        labels[key] = e.get("describe", "")
+    blocks = [Block("h2", f"{record['number']}. {record['title']}"),
+              Block("p", f"**Question:** {record['question']}"),
+              Block("p", f"**How to read it:** {record['reading']}")]
+    if groups:
+        scale = record.get("epochs") or (f"× {record.get('epochs_scale')}" if record.get("epochs_scale", 1) != 1 else "")
+        blocks.append(Block("p", f"Data: train `{record['data']['train']}` ({record['data']['train_examples']:,} texts), "
+                                 f"validation `{record['data']['valid']}` ({record['data']['valid_examples']:,} texts); "
+                                 f"seeds {', '.join(map(str, record['seeds']))}"
+                                 + (f"; epochs {scale}" if scale else "")
+                                 + f"; study wall time {record.get('seconds', 0):.0f} s."))
+        blocks.append(summary_table(groups, labels))
+        img = Path(FIGURES) / f"{record['name']}.png"
+        plot_group(groups, out / img, f"{record['number']}. {record['title']}")
+        blocks.append(Block("img", f"learning curves: {record['title']}", headers=[img.as_posix()]))
+        et = epoch_table(groups)
+        if et is not None:
+            blocks += [Block("h3", "Epoch by epoch, side by side"), et]
+        details = [Block("details", f"training table: {name} (seed {r.seed})", children=[training_table(r)])
+                   for name, runs in groups.items() for r in runs]
+        blocks += details
+    blocks += similarity_block(record) + gradient_block(record) + probes_block(record)
+    return blocks
+
+
+def find_studies(root: Path) -> list[tuple[Path, dict]]:
+    root = Path(root)
+    candidates = [root] if (root / "study.json").exists() else sorted(p for p in root.iterdir() if p.is_dir())
+    found = []
+    for d in candidates:
+        f = d / "study.json"
+        if f.exists():
+            try:
+                found.append((d, json.loads(f.read_text(encoding="utf-8"))))
+            except json.JSONDecodeError:
+                from rnnlab.errors import InputError
+
+                raise InputError(f, "corrupted JSON") from None
+    return sorted(found, key=lambda t: t[1].get("number", 0))
+
+
+def find_runs(root: Path) -> list[RunData]:
+    runs = []
+    for cfg in sorted(Path(root).rglob(CONFIG)):
+        rd = read_run(cfg.parent, str(cfg.parent.relative_to(root)) or cfg.parent.name)
+        if rd is not None:
+            runs.append(rd)
+    return runs
+
+
+def build_report(root: str | Path, out: str | Path | None = None) -> list[Block]:
+    from rnnlab.errors import RnnlabError
+
+    root = Path(root)
+    out = Path(out) if out is not None else root
+    if not root.is_dir():
+        raise RnnlabError(f"{root}: no such directory (expected a study output folder or a folder of runs)")
+    studies = find_studies(root)
+    blocks = [Block("h1", "rnnlab studies report"),
+              Block("p", f"Generated {time.strftime('%Y-%m-%d %H:%M')} from `{root}`. Every study states the question it "
+                         "answers and puts the numbers that answer it next to each other. Accuracies and losses are "
+                         "full passes over the data with the weights at the end of the epoch; 'best valid acc' is the "
+                         "highest validation accuracy over the epochs (mean ± standard deviation over seeds when there "
+                         "are several).")]
+    if studies:
+        overview = []
+        for sdir, rec in studies:
+            groups = _group_runs(sdir, rec)
+            finals = "; ".join(f"{n}: {_mean_std([(r.final('valid') or {}).get('acc') for r in rs])}"
+                               for n, rs in groups.items())
+            overview.append([str(rec["number"]), rec["title"], rec["question"], finals or "(probes only)"])
+        blocks += [Block("h2", "Overview"),
+                   Block("table", headers=["#", "study", "question", "final valid acc"], rows=overview)]
+        s_root = root.parent if (root / "study.json").exists() else root
+        for sdir, rec in studies:
+            blocks += study_section(s_root, sdir, rec, out)
+        return blocks
+    runs = find_runs(root)
+    if not runs:
+        raise RnnlabError(f"{root}: no studies (study.json) and no run directories (config.json) found")
+    groups = {r.name: [r] for r in runs}
+    labels = {r.name: r.config.get("model", {}).get("model", "") for r in runs}
+    img = Path(FIGURES) / "runs.png"
+    plot_group(groups, out / img, f"runs in {root.name}")
+    blocks += [Block("h2", "Runs"), summary_table(groups, labels),
+               Block("img", "learning curves", headers=[img.as_posix()])]
+    et = epoch_table(groups)
+    if et is not None:
+        blocks.append(et)
+    return blocks
+
+
+def write_report(root: str | Path, out: str | Path | None = None) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` (and ``figures/*.png``) for ``root`` into ``out`` (default ``root``)."""
+    root = Path(root)
+    out = Path(out) if out is not None else root
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = build_report(root, out)
+    md, page = out / REPORT_MD, out / REPORT_HTML
+    atomic_write_text(md, render_md(blocks))
+    atomic_write_text(page, render_html(blocks, out, "rnnlab studies report"))
+    return md, page

@@ -1,0 +1,226 @@
+"""Run studies: train every run of a spec (over one or more seeds), take the probes, write ``study.json``.
+
+Layout under the output root::
+
+    OUT/
+      01-rnn-vs-boe/
+        study.json            the spec, data, seeds, timings, probe results
+        log.txt               everything the runs printed
+        rnn/seed-1/           a normal run directory (load_run reads it)
+        boe/seed-1/
+      ...
+      report.md, report.html  written by rnnlab.experiments.report
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rnnlab.config import replace
+from rnnlab.experiments.specs import STUDIES, Study, get_study, scaled
+from rnnlab.probes import TELLTALE_TOKENS, contrastive_predictions, gradient_report, permutation_check, \
+    prepare_telltale, similarity_table, telltale_prepared
+
+STUDY_FILE = "study.json"
+SAMPLE_DIR = Path(os.environ.get("RNNLAB_SHARED_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data")) / "imdb-sample"
+
+
+def run_dir(root: Path, study_name: str, run_name: str, seed: int) -> Path:
+    return Path(root) / study_name / run_name / f"seed-{seed}"
+
+
+class DataSource:
+    """Training and validation examples, read once, and the prepared (tokenized, embedded) data per vocabulary."""
+
+    def __init__(self, data: str = "", valid: str | None = None, *, valid_split: float = 0.1, seed: int = 1,
+                 train_examples=None, valid_examples=None, vectors=None, log: Callable = print):
+        from rnnlab.data.sources import load_examples
+        from rnnlab.training import split_validation
+
+        self.log = log
+        self.vectors = vectors
+        if train_examples is None:
+            data = data or str(SAMPLE_DIR / "imdb-train.tsv")
+            if valid is None:
+                valid = default_valid(data)
+            train_examples = load_examples(data)
+            if valid:
+                valid_examples = load_examples(valid)
+                valid_desc = str(valid)
+            else:
+                train_examples, valid_examples = split_validation(train_examples, valid_split, seed)
+                valid_desc = f"{valid_split:.0%} of {data} held out (seed {seed})"
+        else:
+            valid_desc = valid or "given examples"
+        self.train_examples, self.valid_examples = train_examples, valid_examples
+        self.desc = {"train": str(data) or "given examples", "valid": valid_desc,
+                     "train_examples": len(train_examples), "valid_examples": len(valid_examples or [])}
+        self._prepared: dict = {}
+
+    def prepared(self, telltale: bool, max_length: int | None = None, min_freq: int = 1, max_vocab: int | None = None):
+        """Base data (tell-tale tokens in the vocabulary when ``telltale``), prepared once per setting."""
+        key = (telltale, max_length, min_freq, max_vocab)
+        if key not in self._prepared:
+            kw = dict(max_length=max_length, min_freq=min_freq, max_vocab=max_vocab, vectors=self.vectors,
+                      log=self.log, progress=False)
+            if telltale:
+                self._prepared[key] = prepare_telltale(self.train_examples, self.valid_examples, **kw)
+            else:
+                from rnnlab.training import prepare_data
+
+                self._prepared[key] = prepare_data(self.train_examples, self.valid_examples, **kw)
+        return self._prepared[key]
+
+
+def default_valid(data: str) -> str | None:
+    """The validation set used when none is given: the matching test split (as in the classic code)."""
+    s = str(data)
+    if s in ("imdb", "imdb:train"):
+        return "imdb:test"
+    p = Path(s)
+    if p.name.endswith("-train.tsv"):
+        sibling = p.with_name(p.name[: -len("-train.tsv")] + "-test.tsv")
+        if sibling.exists():
+            return str(sibling)
+    return None
+
+
+def _tee(path: Path, echo: Callable | None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a", encoding="utf-8")
+
+    def log(msg: str = "") -> None:
+        f.write(str(msg) + "\n")
+        f.flush()
+        if echo is not None:
+            echo(msg)
+    log.close = f.close  # type: ignore[attr-defined]
+    return log
+
+
+def _records(df) -> list[dict]:
+    """DataFrame rows as JSON-safe dicts (NaN -> None)."""
+    out = []
+    for row in df.to_dict(orient="records"):
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+    return out
+
+
+def write_study_json(path: Path, record: dict) -> None:
+    from rnnlab.runs import atomic_write_text
+
+    atomic_write_text(path, json.dumps(record, indent=2, default=str))
+
+
+def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, seeds: Sequence[int] = (1,),
+              epochs_scale: float = 1.0, epochs: int | None = None, log: Callable | None = print,
+              progress: bool = False, skip_existing: bool = False) -> dict:
+    """Train every run of ``study`` for every seed under ``out/<study>/`` and take its probes.
+
+    Returns the study record (also written to ``out/<study>/study.json``).
+    """
+    from rnnlab.runs import load_run
+    from rnnlab.training import fit
+
+    study = study if isinstance(study, Study) else get_study(study)
+    root = Path(out)
+    sdir = root / study.name
+    sdir.mkdir(parents=True, exist_ok=True)
+    slog = _tee(sdir / "log.txt", log)
+    t_start = time.perf_counter()
+    record = {"format": "rnnlab-study", "version": 1, "number": study.number, "name": study.name,
+              "title": study.title, "question": study.question, "reading": study.reading,
+              "spec": asdict(study), "data": source.desc, "seeds": list(seeds), "epochs_scale": epochs_scale,
+              "epochs": epochs, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": []}
+    try:
+        for dep in study.requires:
+            dep_study = get_study(dep)
+            missing = [r for r in dep_study.runs for s in seeds
+                       if not (run_dir(root, dep_study.name, r.name, s) / "config.json").exists()]
+            if missing:
+                slog(f"== {study.name} needs {dep_study.name}: running it first")
+                run_study(dep_study, out=root, source=source, seeds=seeds, epochs_scale=epochs_scale,
+                          epochs=epochs, log=log, progress=progress, skip_existing=True)
+        for spec in study.runs:
+            for seed in seeds:
+                train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed)
+                rdir = run_dir(root, study.name, spec.name, seed)
+                entry = {"name": spec.name, "seed": seed, "path": str(rdir.relative_to(sdir)),
+                         "telltale": spec.telltale, "label": spec.label or spec.describe(),
+                         "describe": spec.describe()}
+                if skip_existing and (rdir / "config.json").exists():
+                    slog(f"== {study.name}/{spec.name} seed {seed}: already trained, kept")
+                    record["runs"].append(entry)
+                    continue
+                slog(f"== {study.name}/{spec.name} seed {seed}: {spec.describe()}, {train_cfg.epochs} epochs")
+                prepared = source.prepared(study.telltale, train_cfg.max_length, train_cfg.min_freq,
+                                           train_cfg.max_vocab)
+                if spec.telltale:
+                    prepared = telltale_prepared(prepared, spec.telltale, TELLTALE_TOKENS, train_cfg.max_length)
+                meta = {"data": {**source.desc, "telltale": spec.telltale}, "study": study.name, "run": spec.name}
+                t0 = time.perf_counter()
+                fit(None, None, model_config=spec.model, train_config=train_cfg, out_dir=rdir, prepared=prepared,
+                    log=slog, meta=meta, progress=progress)
+                entry["seconds"] = round(time.perf_counter() - t0, 2)
+                record["runs"].append(entry)
+                write_study_json(sdir / STUDY_FILE, record)
+
+        if study.similarity:
+            record["similarity"] = []
+            for entry in record["runs"]:
+                run = load_run(sdir / entry["path"])
+                record["similarity"].append({"run": entry["name"], "seed": entry["seed"],
+                                             "rows": _records(similarity_table(run.model, run.vocab))})
+        if study.gradient_positions:
+            spec = study.runs[0]
+            train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seeds[0])
+            base = source.prepared(True, train_cfg.max_length, train_cfg.min_freq, train_cfg.max_vocab)
+            t0 = time.perf_counter()
+            df, _ = gradient_report(base, spec.model, study.gradient_positions, seed=seeds[0],
+                                    batch_size=train_cfg.batch_size, max_length=train_cfg.max_length)
+            record["gradients"] = {"model": asdict(replace(spec.model, freeze_embeddings=False)),
+                                   "describe": spec.describe().replace("frozen", "fine-tunable"),
+                                   "seed": seeds[0], "batch_size": train_cfg.batch_size,
+                                   "seconds": round(time.perf_counter() - t0, 2), "rows": _records(df)}
+            slog(f"gradient report ({spec.model.model}{', bidirectional' if spec.model.bidirectional else ''}):")
+            slog(df.to_string(index=False))
+        if study.probe_runs:
+            models = {}
+            for column, sname, rname in study.probe_runs:
+                models[column] = load_run(run_dir(root, sname, rname, seeds[0]))
+            preds = contrastive_predictions(models)
+            perms = permutation_check(preds)
+            record["probes"] = {"seed": seeds[0], "predictions": _records(preds), "permutations": _records(perms),
+                                "models": {c: str(run_dir(Path(".."), s, r, seeds[0])) for c, s, r in study.probe_runs}}
+            slog(preds.to_string(index=False))
+            slog(perms.to_string(index=False))
+    finally:
+        record["seconds"] = round(time.perf_counter() - t_start, 2)
+        record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        write_study_json(sdir / STUDY_FILE, record)
+        slog.close()
+    return record
+
+
+def run_studies(names: Sequence[str | int] | None = None, *, out: str | Path, data: str = "",
+                valid: str | None = None, seeds: Sequence[int] = (1,), epochs_scale: float = 1.0,
+                epochs: int | None = None, report: bool = True, log: Callable | None = print,
+                progress: bool = False, source: DataSource | None = None) -> list[dict]:
+    """Run the named studies (all when ``names`` is None) in order, then write the report for ``out``."""
+    studies = [get_study(n) for n in names] if names else list(STUDIES)
+    source = source or DataSource(data, valid, seed=seeds[0], log=log or (lambda *_: None))
+    records = [run_study(st, out=out, source=source, seeds=seeds, epochs_scale=epochs_scale, epochs=epochs,
+                         log=log, progress=progress) for st in studies]
+    if report:
+        from rnnlab.experiments.report import write_report
+
+        md, html = write_report(out)
+        if log:
+            log(f"report: {md} and {html}")
+    return records
