@@ -1,0 +1,80 @@
+"""``rnnlab trace`` and ``rnnlab serve``: the commands over the trace and server modules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rnnlab.cli import app
+from rnnlab.cli.trace_cmd import run_trace, sparkline
+from rnnlab.errors import RnnlabError
+
+runner = CliRunner()
+CONTRAST = "I loved it at first, but by the end I hated it"
+
+
+def test_help_lists_trace_and_serve():
+    out = runner.invoke(app, ["--help"]).output
+    assert "trace" in out and "serve" in out
+    serve_help = runner.invoke(app, ["serve", "--help"]).output
+    assert "127.0.0.1" in serve_help and "--max-body-bytes" in serve_help
+
+
+def test_sparkline_uses_a_fixed_probability_scale():
+    assert sparkline([0.0, 0.5, 0.999, 1.0]) == "▁▅██"
+
+
+def test_trace_prints_a_plain_table_when_piped(trained_runs):
+    r = runner.invoke(app, ["trace", str(trained_runs["lstm"]), CONTRAST])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].startswith(("neg  p(pos) = ", "pos  p(pos) = ")) and "(13 tokens)" in lines[0]
+    assert lines[1].startswith("running p(pos): ") and len(lines[1].split(": ")[1]) == 13
+    assert lines[2].split() == ["token", "running", "step", "occlusion", "removal", "gradient_input"]
+    assert [l.split()[0] for l in lines[3:]] == ["i", "loved", "it", "at", "first", ",", "but", "by", "the", "end",
+                                                 "i", "hated", "it"]
+
+
+def test_trace_of_a_bag_model_has_no_running_columns(trained_runs):
+    r = runner.invoke(app, ["trace", str(trained_runs["boe"]), "a truly zzzqqq film"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[1].split() == ["token", "occlusion", "removal", "gradient_input"]
+    assert lines[4].startswith("zzzqqq (unk)")
+
+
+def test_trace_json(trained_runs):
+    r = runner.invoke(app, ["trace", str(trained_runs["bigru"]), CONTRAST, "--json"])
+    body = json.loads(r.output)
+    assert len(body["tokens"]) == 13 and body["running"] is None and len(body["importance"]["occlusion"]) == 13
+
+
+def test_trace_refuses_bad_input(trained_runs, tmp_path):
+    with pytest.raises(RnnlabError, match="unknown --by 'shap'"):
+        run_trace(run=trained_runs["lstm"], text="good", by="shap")
+    with pytest.raises(RnnlabError, match="non-empty"):
+        run_trace(run=trained_runs["lstm"], text="  ")
+    with pytest.raises(RnnlabError, match="no such run directory"):
+        run_trace(run=tmp_path / "missing", text="good")
+
+
+def test_trace_by_step_needs_a_running_probability(trained_runs):
+    r = runner.invoke(app, ["trace", str(trained_runs["boe"]), "good", "--by", "step"])
+    assert r.exit_code != 0 and "--by step needs a unidirectional recurrent run" in str(r.exception)
+
+
+def test_trace_colours_tokens_on_a_terminal(trained_runs, monkeypatch):
+    from rnnlab.cli import common, trace_cmd
+    from rich.console import Console
+
+    console = Console(force_terminal=True, width=200, color_system="truecolor", record=True, highlight=False)
+    monkeypatch.setattr(common, "console", console)
+    monkeypatch.setattr(trace_cmd, "console", console)
+    t, by = run_trace(run=trained_runs["lstm"], text=CONTRAST)
+    trace_cmd.print_trace(t, by)
+    text = console.export_text(clear=False)
+    assert "i loved it at first , but by the end i hated it" in text
+    assert "running p(pos): " in text and "→" in text
+    assert "\x1b[48;2;" in console.export_text(styles=True)  # coloured backgrounds
