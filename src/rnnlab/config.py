@@ -12,6 +12,8 @@ from typing import Any
 MODEL_TYPES = ("boe", "rnn", "lstm", "gru")
 ACTIVATIONS = ("tanh", "relu")
 OPTIMIZERS = ("sgd", "adam")
+POOLINGS = ("final", "final+max+mean")
+LR_SCHEDULES = ("constant", "linear")
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,15 @@ class ModelConfig:
     bidirectional: bool = False
     freeze_embeddings: bool = True
     dropout: float = 0.0             # on the document embedding (and between stacked layers)
+    pooling: str = "final"           # recurrent: final states only, or also max and mean over time
 
     def __post_init__(self):
         if self.model not in MODEL_TYPES:
             raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_TYPES)}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
         for name in ("embedding_dim", "hidden_dim", "recurrent_dim", "layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -63,12 +68,15 @@ class TrainConfig:
     bucket: bool = True              # group texts of similar length into batches (recurrent models)
     keep_best: bool = True           # keep the weights of the epoch with the lowest validation loss
     patience: int | None = None      # stop after this many epochs without a better validation loss
+    lr_schedule: str = "constant"    # "linear": decay the learning rate linearly to 0 over the epochs
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.epochs < 0 or self.batch_size < 1 or self.print_every < 1:
             raise ValueError("epochs must be >= 0, batch_size and print_every >= 1")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
         if self.lr <= 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         if self.max_length is not None and self.max_length < 1:

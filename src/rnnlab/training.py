@@ -64,7 +64,8 @@ def evaluate(model, dataloader: Iterable, device: str | torch.device = "cpu") ->
     total_loss, tp, fp, tn, fn = 0.0, 0, 0, 0, 0
     for labels, text, extra in dataloader:
         labels, text, extra = _to(device, labels, text, extra)
-        logits = _logits(model, text, extra)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=torch.device(device).type == "cuda"):
+            logits = _logits(model, text, extra).float()
         total_loss += float(loss_fn(logits, labels))
         pred = logits > 0
         gold = labels > 0.5
@@ -88,19 +89,36 @@ def test(model, dataloader: Iterable) -> dict[str, float]:
 
 def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None = None,
                 device: str | torch.device = "cpu", progress: Callable[[int], None] | None = None,
-                on_step: Callable[[], None] | None = None) -> int:
-    """One pass of updates; returns the number of examples seen."""
+                on_step: Callable[[], None] | None = None, scaler=None) -> int:
+    """One pass of updates; returns the number of examples seen.
+
+    On CUDA the forward pass runs under float16 autocast with ``scaler`` (a
+    ``torch.amp.GradScaler``, made here when not given) scaling the loss.
+    """
     model.train()
     loss_fn = _loss_fn(model)
     seen = 0
+    cuda = torch.device(device).type == "cuda"
+    if cuda and scaler is None:
+        scaler = torch.amp.GradScaler("cuda")
     for labels, text, extra in dataloader:
         labels, text, extra = _to(device, labels, text, extra)
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(_logits(model, text, extra), labels)
-        loss.backward()
-        if clip_grad:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-        optimizer.step()
+        with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+            logits = _logits(model, text, extra)
+        loss = loss_fn(logits.float(), labels)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if clip_grad:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            if clip_grad:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            optimizer.step()
         seen += len(labels)
         if progress:
             progress(len(labels))
@@ -124,7 +142,9 @@ def table_row(epoch: int, train: dict | None, valid: dict | None) -> str:
 def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1, validation_data=None,
           log: Log = print, clip_grad: float | None = None, keep_best: bool = False,
           patience: int | None = None, eval_dataloader=None, on_epoch_end: Callable | None = None,
-          start_epoch: int = 0, history: list | None = None, device="cpu", progress: bool = True) -> list[dict]:
+          start_epoch: int = 0, history: list | None = None, device="cpu", progress: bool = True,
+          scheduler=None, best: dict | None = None, checkpoint: Callable | None = None,
+          is_logger: bool = True) -> list[dict]:
     """Train ``model`` and print ``| epoch | train acc | train loss | valid acc | valid loss |``.
 
     Epoch 0 (before any update) comes first, then every ``print_every`` epochs and
@@ -132,27 +152,43 @@ def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1,
     (``eval_dataloader`` if given, else ``dataloader``) with the weights at the end of
     the epoch, as in the classic code. The validation set is evaluated every epoch
     (it drives ``keep_best`` and ``patience``). Returns one dict per epoch.
+
+    ``scheduler`` (a per-epoch learning-rate scheduler) steps after each training
+    epoch. ``checkpoint(epoch, best, stale)`` runs after ``on_epoch_end``: the run's
+    resumable state is saved there. A resumed run passes ``start_epoch``,
+    ``history`` and ``best`` (``{"loss", "epoch", "state", "stale"}``).
     """
     from rnnlab.progress import progress_bar
 
+    if not is_logger:  # distributed training: only rank 0 prints
+        log, progress = (lambda *_: None), False
     history = history if history is not None else []
     eval_train = eval_dataloader or dataloader
-    best = {"loss": math.inf, "epoch": None, "state": None}
-    for row in history:  # resumed: recover the best so far
-        v = row.get("valid")
-        if v and v["loss"] < best["loss"]:
-            best.update(loss=v["loss"], epoch=row["epoch"])
+    core = getattr(model, "rnnlab_module", model)  # the model inside a DDP wrapper (rnnlab.distributed)
+    stale = 0
+    if best is not None:
+        best = dict(best)
+        stale = best.pop("stale", 0)
+    else:
+        best = {"loss": math.inf, "epoch": None, "state": None}
+        for row in history:  # resumed: recover the best so far
+            v = row.get("valid")
+            if v and v["loss"] < best["loss"]:
+                best.update(loss=v["loss"], epoch=row["epoch"])
     if start_epoch == 0:
         log(HEADER)
         log(RULE)
     start = time.perf_counter()
-    stale = 0
     n_train = _dataset_size(dataloader)
+    scaler = torch.amp.GradScaler("cuda") if torch.device(device).type == "cuda" else None
     for epoch in range(start_epoch, epochs + 1):
         t0 = time.perf_counter()
         if epoch > 0:
             with progress_bar(f"epoch {epoch}", total=n_train, unit="reviews", enabled=progress) as advance:
-                train_epoch(model, dataloader, optimizer, clip_grad=clip_grad, device=device, progress=advance)
+                train_epoch(model, dataloader, optimizer, clip_grad=clip_grad, device=device, progress=advance,
+                            scaler=scaler)
+            if scheduler is not None:
+                scheduler.step()
         train_seconds = time.perf_counter() - t0
         printed = epoch % print_every == 0 or epoch == epochs
         train_m = evaluate(model, eval_train, device) if printed else None
@@ -165,18 +201,20 @@ def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1,
         if valid_m is not None:
             if valid_m["loss"] < best["loss"] - 1e-12:
                 best.update(loss=valid_m["loss"], epoch=epoch,
-                            state=copy.deepcopy(model.state_dict()) if keep_best else None)
+                            state=copy.deepcopy(core.state_dict()) if keep_best else None)
                 stale = 0
             elif epoch > 0:
                 stale += 1
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
+        if checkpoint is not None:
+            checkpoint(epoch, best, stale)
         if patience is not None and stale >= patience and epoch < epochs:
             log(f"stopping early: no better validation loss for {patience} epochs")
             break
     elapsed = time.perf_counter() - start
     if keep_best and best["state"] is not None:
-        model.load_state_dict(best["state"])
+        core.load_state_dict(best["state"])
         log(f"kept the weights of epoch {best['epoch']} (lowest validation loss {best['loss']:.4f})")
     log(f"training time: {_fmt_seconds(elapsed)}")
     return history
@@ -257,6 +295,17 @@ def make_optimizer(model, cfg: TrainConfig):
     return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 
+def make_scheduler(optimizer, cfg: TrainConfig, epochs: int | None = None):
+    """A per-epoch learning-rate scheduler for ``cfg.lr_schedule``; ``None`` for a constant rate.
+
+    ``linear``: epoch ``e`` (1-based) trains at ``lr * (1 - (e - 1) / epochs)``.
+    """
+    if getattr(cfg, "lr_schedule", "constant") == "constant":
+        return None
+    n = max(1, epochs or cfg.epochs)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda done: max(0.0, 1.0 - done / n))
+
+
 def split_validation(examples, fraction: float, seed: int):
     """Hold out ``fraction`` of the examples (a seeded shuffle) for validation."""
     if not 0 < fraction < 1:
@@ -268,19 +317,59 @@ def split_validation(examples, fraction: float, seed: int):
     return train_, valid
 
 
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a clear error."""
+    from rnnlab.errors import RnnlabError
+
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RnnlabError("--device cuda: no CUDA device is available here (torch "
+                          f"{torch.__version__}); use --device cpu or auto")
+    return device
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; the last completed epoch is saved in ``run_dir``."""
+
+    def __init__(self, run_dir, epoch):
+        super().__init__(f"training interrupted; the checkpoint of epoch {epoch} is in {run_dir}; "
+                         f"continue with: rnnlab train --resume {run_dir}")
+        self.run_dir, self.epoch = run_dir, epoch
+
+
 def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train_config: TrainConfig,
         out_dir: str | Path | None = None, labels: Sequence[str] = ("neg", "pos"), vectors=None,
         extra_tokens: Sequence[str] = (), prepared: Prepared | None = None, log: Log = print,
-        meta: dict | None = None, progress: bool = True, eval_batch_size: int = 256):
+        meta: dict | None = None, progress: bool = True, eval_batch_size: int = 256,
+        device: str | torch.device = "cpu", resume: bool = False, checkpoint: bool = True,
+        resume_info: dict | None = None):
     """Train a model end to end; save a run directory when ``out_dir`` is given.
+
+    With ``out_dir``, a resumable checkpoint (``checkpoint.safetensors``: model,
+    optimizer, scheduler, RNG states, epoch) is written atomically after every
+    epoch; ``resume=True`` continues from it and reaches the same result as an
+    uninterrupted run. Ctrl-C raises :class:`TrainingInterrupted` after saying how
+    to resume. Under ``torchrun`` (``WORLD_SIZE`` > 1) training runs with
+    DistributedDataParallel (see :mod:`rnnlab.distributed`). ``resume_info`` is
+    stored in the checkpoint (the CLI keeps its data options there).
 
     Returns ``(model, history, prepared)``.
     """
+    from rnnlab import checkpoint as ckpt
+    from rnnlab import distributed
     from rnnlab.data.batching import family_of, make_loader
     from rnnlab.models import build_model
     from rnnlab.runs import save_run
 
     configure_threads()
+    device = resolve_device(device)
+    dist = distributed.setup(device)
+    device = distributed.device_for(device, dist)
+    if not dist.is_main:
+        log = lambda *_: None  # noqa: E731  (only rank 0 prints)
+        progress = False
     prepared = prepared or prepare_data(train_examples, valid_examples, labels=labels,
                                         min_freq=train_config.min_freq, max_vocab=train_config.max_vocab,
                                         max_length=train_config.max_length, vectors=vectors,
@@ -288,44 +377,93 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     model_config = replace(model_config, vocab_size=len(prepared.vocab),
                            embedding_dim=int(prepared.embeddings.shape[1]))
     torch.manual_seed(train_config.seed)
-    model = build_model(model_config, prepared.vocab, prepared.embeddings)
+    model = build_model(model_config, prepared.vocab, prepared.embeddings).to(device)
+    if dist.enabled:
+        torch.manual_seed(train_config.seed + 1000 * dist.rank)  # different dropout masks per rank
     optimizer = make_optimizer(model, train_config)
+    scheduler = make_scheduler(optimizer, train_config)
     family = family_of(model_config.model)
     pad = prepared.vocab.pad_index
     loader = make_loader(prepared.train, family, train_config.batch_size, shuffle=True,
                          bucket=train_config.bucket, seed=train_config.seed, pad_index=pad)
+    loader = distributed.shard_loader(loader, dist)
     eval_train = make_loader(prepared.train, family, eval_batch_size, shuffle=False, pad_index=pad)
     eval_valid = (make_loader(prepared.valid, family, eval_batch_size, shuffle=False, pad_index=pad)
                   if prepared.valid is not None else None)
     n_params = sum(p.numel() for p in model.parameters())
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log(f"model: {model_config.model}, {n_params:,} parameters ({n_trainable:,} trainable)")
+    log(f"model: {model_config.model}, {n_params:,} parameters ({n_trainable:,} trainable)"
+        + (f"; device {device}" if device.type != "cpu" else "")
+        + (f"; {dist.world} processes (DDP)" if dist.enabled else ""))
     run_meta = {"tokenizer": {"lowercase": True, "drop_space": True}, "parameters": n_params,
                 "trainable_parameters": n_trainable, "train_examples": len(prepared.train),
                 "valid_examples": len(prepared.valid) if prepared.valid is not None else 0,
                 "coverage": {"vocab": prepared.coverage.vocab_share, "tokens": prepared.coverage.token_share},
                 **(meta or {})}
+    if dist.enabled:
+        run_meta["distributed"] = {"world_size": dist.world, "backend": "nccl" if device.type == "cuda" else "gloo"}
 
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
+    writes = out is not None and dist.is_main
+    if writes:
         out.mkdir(parents=True, exist_ok=True)
 
+    start_epoch, history, best, seconds_before = 0, [], None, 0.0
+    if resume:
+        if out is None:
+            raise ValueError("resume needs the run directory (out_dir)")
+        tensors, state = ckpt.read_checkpoint(out)
+        if state.get("finished"):
+            from rnnlab.errors import RnnlabError
+
+            raise RnnlabError(f"{out}: this run already finished (epoch {state['epoch']}); nothing to resume")
+        best = ckpt.restore(tensors, state, model=model, optimizer=optimizer, scheduler=scheduler, device=device)
+        start_epoch, history = state["epoch"] + 1, state["history"]
+        seconds_before = state.get("train_seconds", 0.0)
+        loader.batch_sampler.set_epoch(state["epoch"])  # training epoch e draws the order of sampler epoch e-1
+        if writes:  # rows written after the checkpoint (an interrupted epoch) are dropped
+            (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
+        log(f"resuming {out} after epoch {state['epoch']}")
+
     def on_epoch_end(epoch, row):
-        if out is not None:  # metrics stream as they come, so an interrupted run keeps its history
+        if writes:  # metrics stream as they come, so an interrupted run keeps its history
             with open(out / "metrics.jsonl", "a" if epoch > 0 else "w", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
 
     t0 = time.perf_counter()
-    history = train(model, loader, optimizer, epochs=train_config.epochs, print_every=train_config.print_every,
-                    validation_data=eval_valid, log=log, clip_grad=train_config.clip_grad,
-                    keep_best=train_config.keep_best and eval_valid is not None, patience=train_config.patience,
-                    eval_dataloader=eval_train, on_epoch_end=on_epoch_end, progress=progress)
-    run_meta["train_seconds"] = round(time.perf_counter() - t0, 2)
+    done = {"epoch": start_epoch - 1}
+    info = {"model_config": model_config.__dict__, "train_config": train_config.__dict__,
+            "labels": list(labels), **(resume_info or {})}
+
+    def save_state(epoch, best_, stale, finished=False):
+        done["epoch"] = epoch
+        if writes and checkpoint:
+            ckpt.save_checkpoint(out, model=distributed.unwrap(ddp_model), optimizer=optimizer, epoch=epoch,
+                                 history=history, best=best_, stale=stale, scheduler=scheduler, finished=finished,
+                                 info={**info, "train_seconds": seconds_before + time.perf_counter() - t0})
+
+    ddp_model = distributed.wrap(model, dist, device)
+    try:
+        history = train(ddp_model, loader, optimizer, epochs=train_config.epochs,
+                        print_every=train_config.print_every, validation_data=eval_valid, log=log,
+                        clip_grad=train_config.clip_grad, keep_best=train_config.keep_best and eval_valid is not None,
+                        patience=train_config.patience, eval_dataloader=eval_train, on_epoch_end=on_epoch_end,
+                        progress=progress, scheduler=scheduler, start_epoch=start_epoch, history=history,
+                        best=best, checkpoint=save_state, device=device)
+    except KeyboardInterrupt:
+        if out is None or not dist.is_main or done["epoch"] < 0:
+            raise
+        log(f"interrupted during epoch {done['epoch'] + 1}")
+        raise TrainingInterrupted(out, done["epoch"]) from None
+    run_meta["train_seconds"] = round(seconds_before + time.perf_counter() - t0, 2)
     run_meta["tokenize_seconds"] = round(prepared.tokenize_seconds, 2)
-    best = min((r for r in history if r["valid"]), key=lambda r: r["valid"]["loss"], default=None)
-    if best is not None and train_config.keep_best:
-        run_meta["best_epoch"] = best["epoch"]
-    if out is not None:
+    best_row = min((r for r in history if r["valid"]), key=lambda r: r["valid"]["loss"], default=None)
+    if best_row is not None and train_config.keep_best:
+        run_meta["best_epoch"] = best_row["epoch"]
+    if writes:
+        if checkpoint:  # mark it finished, so --resume says so instead of training again
+            ckpt.save_checkpoint(out, model=model, optimizer=optimizer, epoch=history[-1]["epoch"], history=history,
+                                 best={"loss": None}, scheduler=scheduler, finished=True, info=info)
         save_run(out, model, prepared.vocab, model_config, train_config, list(prepared.labels), run_meta, history)
         from rnnlab.plots import plot_curves
 

@@ -16,8 +16,12 @@ from rnnlab.config import ModelConfig, TrainConfig
 def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config: TrainConfig,
               valid: str | None = None, valid_split: float = 0.1, test: str | None = None,
               vectors: str | None = None, labels: tuple[str, ...] = ("neg", "pos"), raw_text: bool = False,
-              progress: bool = True, log=None):
-    """Read data, train, save the run in ``out``; evaluate on ``test`` when given. Returns the fitted model."""
+              progress: bool = True, log=None, device: str = "cpu", resume: bool = False):
+    """Read data, train, save the run in ``out``; evaluate on ``test`` when given. Returns the fitted model.
+
+    ``resume=True`` continues the interrupted run in ``out`` from its checkpoint
+    (see :func:`resume_train`, which also restores the options it was started with).
+    """
     from rnnlab.data.batching import family_of, make_loader
     from rnnlab.data.sources import load_examples
     from rnnlab.runs import CONFIG, read_config
@@ -36,7 +40,13 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
     meta = {"data": {"train": str(train), "valid": valid_desc, "test": str(test) if test else None}}
     model, history, prepared = fit(train_examples, valid_examples, model_config=model_config,
                                    train_config=train_config, out_dir=out, labels=labels, vectors=vectors,
-                                   log=log, meta=meta, progress=progress)
+                                   log=log, meta=meta, progress=progress, device=device, resume=resume,
+                                   resume_info={"data": {"train": str(train), "valid": valid, "valid_split": valid_split,
+                                                         "test": test, "vectors": vectors, "raw_text": raw_text}})
+    from rnnlab.distributed import from_env
+
+    if not from_env().is_main:
+        return model, history, None
     if test:
         from rnnlab.data.batching import EncodedDataset
         from rnnlab.data.tokenize import tokenize_cached
@@ -48,7 +58,7 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
                             train_config.max_length)
         t0 = time.perf_counter()
         m = evaluate(model, make_loader(ds, family_of(model_config.model), 256, shuffle=False,
-                                        pad_index=prepared.vocab.pad_index))
+                                        pad_index=prepared.vocab.pad_index), next(model.parameters()).device)
         m["seconds"] = round(time.perf_counter() - t0, 2)
         log(f"test: accuracy {m['acc']:.4f}, loss {m['loss']:.4f}, F1 {m['f1']:.4f} on {m['n']:,} texts")
         config = read_config(out)
@@ -60,9 +70,48 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
     return model, history, None
 
 
+def resume_train(*, run: Path, device: str = "cpu", progress: bool = True, log=None):
+    """Continue the interrupted run ``run`` with the configs and data options stored in its checkpoint."""
+    from rnnlab.checkpoint import read_checkpoint
+    from rnnlab.config import from_dict
+
+    _, state = read_checkpoint(run)
+    data = state.get("data") or {}
+    if not data.get("train"):
+        from rnnlab.errors import RnnlabError
+
+        raise RnnlabError(f"{run}: the checkpoint does not say which data the run was trained on")
+    return run_train(train=data["train"], out=Path(run), model_config=from_dict(ModelConfig, state["model_config"]),
+                     train_config=from_dict(TrainConfig, state["train_config"]), valid=data.get("valid"),
+                     valid_split=data.get("valid_split", 0.1), test=data.get("test"), vectors=data.get("vectors"),
+                     labels=tuple(state.get("labels", ("neg", "pos"))), raw_text=data.get("raw_text", False),
+                     progress=progress, log=log, device=device, resume=True)
+
+
+# command-line option -> (config, field); a preset fills the fields the command line leaves at their defaults
+_MODEL_OPTIONS = {"model": "model", "activation": "activation", "recurrent_dim": "recurrent_dim",
+                  "hidden_dim": "hidden_dim", "layers": "layers", "bidirectional": "bidirectional",
+                  "freeze": "freeze_embeddings", "dropout": "dropout", "pooling": "pooling"}
+_TRAIN_OPTIONS = {"optimizer": "optimizer", "lr": "lr", "epochs": "epochs", "batch_size": "batch_size",
+                  "print_every": "print_every", "seed": "seed", "max_length": "max_length", "min_freq": "min_freq",
+                  "max_vocab": "max_vocab", "clip_grad": "clip_grad", "weight_decay": "weight_decay",
+                  "patience": "patience", "bucket": "bucket", "lr_schedule": "lr_schedule"}
+
+
+def _given(ctx, name: str) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+
 @app.command("train")
 def train_command(
-    train: str = typer.Option(..., "--train", help="Training data: a TSV file (<label>\\t<text>) or imdb:train."),
+    ctx: typer.Context,
+    train: Optional[str] = typer.Option(None, "--train", help="Training data: a TSV file (<label>\\t<text>) or imdb:train (required unless --preset or --resume gives it)."),
+    preset: Optional[str] = typer.Option(None, help="Start from a named recipe (imdb-best, imdb-boe, imdb-rnn, sample-rnn); other options override it."),
+    resume: Optional[Path] = typer.Option(None, help="Continue this interrupted run directory from its last completed epoch."),
+    device: str = typer.Option("cpu", help="cpu | cuda | auto (CUDA when available); CUDA trains with float16 autocast."),
+    threads: Optional[int] = typer.Option(None, help="Torch CPU threads (default $RNNLAB_THREADS or 1: see benchmarks/)."),
     out: Optional[Path] = typer.Option(None, help="Run directory to write (default runs/<model>-<time>)."),
     valid: Optional[str] = typer.Option(None, help="Validation TSV (default: hold out --valid-split of --train)."),
     valid_split: float = typer.Option(0.1, help="Share of the training data held out when no --valid is given; 0 for none."),
@@ -75,6 +124,7 @@ def train_command(
     bidirectional: bool = typer.Option(False, help="Run the recurrent layers in both directions."),
     freeze: bool = typer.Option(True, "--freeze/--fine-tune", help="Keep the pretrained embeddings fixed, or fine-tune them."),
     dropout: float = typer.Option(0.0, help="Dropout on the document embedding (and between stacked layers)."),
+    pooling: str = typer.Option("final", help="Recurrent document embedding: final | final+max+mean (over time)."),
     optimizer: str = typer.Option("sgd", help="Optimizer: sgd | adam."),
     lr: float = typer.Option(0.01, help="Learning rate."),
     epochs: int = typer.Option(10, help="Training epochs."),
@@ -86,6 +136,7 @@ def train_command(
     max_vocab: Optional[int] = typer.Option(None, help="Vocabulary: maximum size, specials included."),
     clip_grad: Optional[float] = typer.Option(None, help="Clip the gradient norm to this value."),
     weight_decay: float = typer.Option(0.0, help="L2 weight decay."),
+    lr_schedule: str = typer.Option("constant", help="Learning rate: constant | linear (decay to 0 over the epochs)."),
     patience: Optional[int] = typer.Option(None, help="Stop after N epochs without a better validation loss."),
     bucket: bool = typer.Option(True, help="Batch texts of similar length together (recurrent models)."),
     vectors: Optional[str] = typer.Option(None, help="Pretrained vectors: glove-6b-50d (default) or a GloVe/word2vec text file."),
@@ -93,19 +144,47 @@ def train_command(
     labels: str = typer.Option("neg,pos", help="Label names, negative class first, comma-separated."),
 ) -> None:
     """Train a model, print the epoch table and save a run directory."""
+    from dataclasses import replace
+
+    from rnnlab.training import TrainingInterrupted, configure_threads
+
+    if threads:
+        configure_threads(threads)
+    if resume is not None:
+        try:
+            resume_train(run=resume, device=device)
+        except TrainingInterrupted as exc:
+            console.print(str(exc))
+            raise typer.Exit(130)
+        return
+    values = dict(locals())
     try:
-        model_config = ModelConfig(model=model, activation=activation, recurrent_dim=recurrent_dim,
-                                   hidden_dim=hidden_dim, layers=layers, bidirectional=bidirectional,
-                                   freeze_embeddings=freeze, dropout=dropout)
-        train_config = TrainConfig(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
-                                   print_every=print_every, seed=seed, max_length=max_length, min_freq=min_freq,
-                                   max_vocab=max_vocab, clip_grad=clip_grad, weight_decay=weight_decay,
-                                   patience=patience, bucket=bucket)
+        model_config, train_config = ModelConfig(), TrainConfig()
+        if preset:
+            from rnnlab.presets import get_preset
+
+            p = get_preset(preset)
+            model_config, train_config = p.model, p.train
+            train = train or p.data.get("train")
+            test = test if _given(ctx, "test") else p.data.get("test")
+            valid_split = valid_split if _given(ctx, "valid_split") else p.data.get("valid_split", valid_split)
+        model_config = replace(model_config, **{f: values[o] for o, f in _MODEL_OPTIONS.items()
+                                                if not preset or _given(ctx, o)})
+        train_config = replace(train_config, **{f: values[o] for o, f in _TRAIN_OPTIONS.items()
+                                                if not preset or _given(ctx, o)})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if not train:
+        raise typer.BadParameter("--train is required (or give --preset or --resume)")
+    model = model_config.model
     label_names = tuple(x.strip() for x in labels.split(","))
     if len(label_names) != 2:
         raise typer.BadParameter(f"--labels needs two names, got {labels!r}")
     out = out or Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_train(train=train, out=out, model_config=model_config, train_config=train_config, valid=valid,
-              valid_split=valid_split, test=test, vectors=vectors, labels=label_names, raw_text=raw_text)
+    try:
+        run_train(train=train, out=out, model_config=model_config, train_config=train_config, valid=valid,
+                  valid_split=valid_split, test=test, vectors=vectors, labels=label_names, raw_text=raw_text,
+                  device=device)
+    except TrainingInterrupted as exc:
+        console.print(str(exc))
+        raise typer.Exit(130)

@@ -21,7 +21,7 @@ def build_model(config: ModelConfig, vocab, embeddings: torch.Tensor | None = No
                                                config.freeze_embeddings, config.dropout)
     return RecurrentClassifier(vocab, embeddings, config.recurrent_dim, config.hidden_dim,
                                config.freeze_embeddings, config.model, config.activation,
-                               config.layers, config.bidirectional, config.dropout)
+                               config.layers, config.bidirectional, config.dropout, config.pooling)
 
 
 def config_of(model) -> ModelConfig:
@@ -36,4 +36,4 @@ def config_of(model) -> ModelConfig:
     return ModelConfig(model=model.cell, vocab_size=V, embedding_dim=E, hidden_dim=model.hidden.out_features,
                        recurrent_dim=rnn.hidden_size, activation=getattr(rnn, "nonlinearity", "tanh"),
                        layers=rnn.num_layers, bidirectional=rnn.bidirectional, freeze_embeddings=frozen,
-                       dropout=dropout)
+                       dropout=dropout, pooling=getattr(model, "pooling", "final"))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+POOLINGS = ("final", "final+max+mean")
 
 
 class RecurrentClassifier(nn.Module):
@@ -22,8 +23,11 @@ class RecurrentClassifier(nn.Module):
 
     def __init__(self, vocab, embeddings: torch.Tensor, recurrent_dim: int, hidden_dim: int,
                  freeze_embeddings: bool = True, cell: str = "rnn", recurrent_activation: str = "tanh",
-                 recurrent_layers: int = 1, recurrent_bidirectional: bool = False, dropout: float = 0.0):
+                 recurrent_layers: int = 1, recurrent_bidirectional: bool = False, dropout: float = 0.0,
+                 pooling: str = "final"):
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
         if cell == "rnn" and recurrent_activation not in ("tanh", "relu"):
@@ -41,7 +45,10 @@ class RecurrentClassifier(nn.Module):
                                bidirectional=recurrent_bidirectional,
                                dropout=dropout if recurrent_layers > 1 else 0.0, **extra)
         directions = 2 if recurrent_bidirectional else 1
+        self.pooling = pooling
         self.doc_dim = recurrent_dim * recurrent_layers * directions
+        if pooling == "final+max+mean":  # + max and mean over time of the last layer's outputs
+            self.doc_dim += 2 * recurrent_dim * directions
         self.dropout = nn.Dropout(dropout)
         self.hidden = nn.Linear(self.doc_dim, hidden_dim)
         self.output = nn.Linear(hidden_dim, 1)
@@ -50,11 +57,19 @@ class RecurrentClassifier(nn.Module):
     def document_embedding(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.embedding(padded_text)                                     # (B, T, E)
         packed = pack_padded_sequence(embedded, seq_lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, h_n = self.rnn(packed)                                                  # (L*D, B, H); LSTM: (h, c)
+        out, h_n = self.rnn(packed)                                                # (L*D, B, H); LSTM: (h, c)
         if isinstance(h_n, tuple):
             h_n = h_n[0]                                                           # the hidden, not the cell state
         # (L*D, B, H) -> (B, L*D*H): layer 0 fwd, layer 0 bwd, layer 1 fwd, ...
-        return h_n.transpose(0, 1).reshape(h_n.shape[1], -1)
+        final = h_n.transpose(0, 1).reshape(h_n.shape[1], -1)
+        if self.pooling == "final":
+            return final
+        out, _ = pad_packed_sequence(out, batch_first=True)                        # (B, T', D*H), zeros past the end
+        lengths = seq_lengths.to(out.device)
+        mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths[:, None]  # (B, T')
+        mean = out.sum(1) / lengths[:, None].to(out.dtype)                         # (B, D*H): padding adds zeros
+        maxed = out.masked_fill(~mask[:, :, None], float("-inf")).amax(1)         # (B, D*H)
+        return torch.cat([final, maxed, mean], dim=1)                              # (B, L*D*H + 2*D*H)
 
     def forward_logits(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         doc = self.dropout(self.document_embedding(padded_text, seq_lengths))  # (B, L*D*H)

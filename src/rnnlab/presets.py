@@ -1,0 +1,78 @@
+"""Named presets: a model, a training recipe and the data they were tuned on.
+
+``rnnlab train --preset imdb-best`` starts from a preset; options given on the
+command line override its fields. The recipes were chosen on a validation split
+held out from the IMDB training set (never the test set); ``benchmarks/accuracy.py``
+reruns them over three seeds and records the test accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rnnlab.config import ModelConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named recipe: what to build, how to train it, on which data."""
+
+    name: str
+    description: str
+    model: ModelConfig
+    train: TrainConfig
+    data: dict = field(default_factory=dict)   # train / test specs and the validation share
+
+
+_IMDB = {"train": "imdb:train", "test": "imdb:test", "valid_split": 0.1}
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "imdb-best",
+            "Bidirectional LSTM, fine-tuned GloVe 50d, final state + max + mean pooling, dropout, Adam.",
+            ModelConfig(model="lstm", recurrent_dim=64, hidden_dim=64, bidirectional=True, freeze_embeddings=False,
+                        dropout=0.3, pooling="final+max+mean"),
+            TrainConfig(optimizer="adam", lr=2e-3, epochs=3, batch_size=64, max_length=400, min_freq=2,
+                        clip_grad=1.0, patience=2, lr_schedule="linear", print_every=100),
+            dict(_IMDB),
+        ),
+        Preset(
+            "imdb-boe",
+            "Bag of embeddings (mean of fine-tuned GloVe 50d) through a ReLU layer, Adam.",
+            ModelConfig(model="boe", hidden_dim=64, freeze_embeddings=False, dropout=0.0),
+            TrainConfig(optimizer="adam", lr=2e-3, epochs=5, batch_size=64, min_freq=2, patience=2,
+                        print_every=100),
+            dict(_IMDB),
+        ),
+        Preset(
+            "imdb-rnn",
+            "Vanilla tanh RNN, one layer, 64 units, fine-tuned GloVe 50d, final + max + mean pooling, Adam.",
+            ModelConfig(model="rnn", activation="tanh", recurrent_dim=64, hidden_dim=64, freeze_embeddings=False,
+                        dropout=0.3, pooling="final+max+mean"),
+            TrainConfig(optimizer="adam", lr=2e-3, epochs=4, batch_size=64, max_length=400, min_freq=2,
+                        clip_grad=1.0, patience=2, lr_schedule="linear", print_every=100),
+            dict(_IMDB),
+        ),
+        Preset(
+            "sample-rnn",
+            "The classic teaching setup on the 2,000-review sample: tanh RNN, frozen GloVe, SGD 0.01, batch 8.",
+            ModelConfig(model="rnn"),
+            TrainConfig(),
+            {"train": "../shared/data/imdb-sample/imdb-train.tsv",
+             "test": "../shared/data/imdb-sample/imdb-test.tsv", "valid_split": 0.1},
+        ),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; a ``ValueError`` lists the valid names."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+__all__ = ["Preset", "PRESETS", "get_preset"]
