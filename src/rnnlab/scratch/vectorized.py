@@ -95,10 +95,15 @@ def _input_gradients(delta: Array, X: Array, Hs: Array, cW: Array, cU: Array) ->
     """``dW = sum_b cW_b sum_t delta [1, x_t]^T``, ``dU = sum_b cU_b sum_{t>=2} delta h_{t-1}^T``."""
     dW_delta = delta * cW[:, None, None]  # (B, T, H) each sample's weight applied
     dW = np.concatenate(
-        [dW_delta.sum(axis=(0, 1))[:, None], np.einsum("bth,btf->hf", dW_delta, X)], axis=1
+        [dW_delta.sum(axis=(0, 1))[:, None], _sum_outer(dW_delta, X)], axis=1
     )  # (H, F+1): bias column, then inputs
-    dU = np.einsum("bth,btk->hk", delta[:, 1:] * cU[:, None, None], Hs[:, :-1])  # (H, H)
+    dU = _sum_outer(delta[:, 1:] * cU[:, None, None], Hs[:, :-1])  # (H, H)
     return dW, dU
+
+
+def _sum_outer(a: Array, b: Array) -> Array:
+    """``sum_{b,t} a[b, t] b[b, t]^T`` as one matrix product: (B, T, I), (B, T, J) -> (I, J)."""
+    return a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
 
 
 # ---------------------------------------------------------------- classifier
@@ -200,7 +205,7 @@ def tagger_loss_and_gradients(
     cU = np.where(lengths > 1, 1.0 / (B * np.maximum(lengths - 1, 1)), 0.0)  # (B,) tau = 2..n
     Ew = E * cW[:, None, None]  # (B, T, O)
     dV = np.concatenate(
-        [Ew.sum(axis=(0, 1))[:, None], np.einsum("bto,bth->oh", Ew, Hs)], axis=1
+        [Ew.sum(axis=(0, 1))[:, None], _sum_outer(Ew, Hs)], axis=1
     )  # (O, H+1) mean of eps [1, h_t]^T
     dH = E @ V[:, 1:]  # (B, T, H) dL_t/dh_t = (V^T eps_t)[1:]
     delta = hidden_backward(dH, lengths, Hs, U, activation)  # (B, T, H) all taus in one sweep
