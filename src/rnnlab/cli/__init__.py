@@ -22,6 +22,7 @@ from rnnlab.cli import (  # noqa: E402,F401
     quickstart_cmd,
     trace_cmd,
     serve_cmd,
+    baseline_cmd,
 )
 
 __all__ = ["app", "main"]
