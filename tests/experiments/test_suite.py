@@ -1,0 +1,105 @@
+"""Studies end to end on tiny data: run dirs, study.json, the probes and the report sections."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rnnlab.cli import app
+from rnnlab.data.tsv import read_tsv
+from rnnlab.experiments.report import write_report
+from rnnlab.experiments.runner import DataSource, run_studies
+from rnnlab.runs import load_run
+
+
+@pytest.fixture(scope="module")
+def tiny_source(small_tsv):
+    ex = read_tsv(small_tsv)
+    # 60 short-ish training texts and 30 validation texts keep every run well under a second per epoch
+    return DataSource(train_examples=ex[:60], valid_examples=ex[60:90], log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory, tiny_source):
+    out = tmp_path_factory.mktemp("studies")
+    records = run_studies(["4", "9"], out=out, source=tiny_source, epochs=1, log=None)
+    return out, records
+
+
+def test_runs_are_normal_run_directories(suite):
+    out, records = suite
+    for name, runs in (("04-telltale-positions", ["start", "end", "middle"]), ("01-rnn-vs-boe", ["rnn", "boe"]),
+                       ("02-fine-tuning", ["rnn-fine-tuned"])):
+        for r in runs:
+            run = load_run(out / name / r / "seed-1")
+            assert run.train_config.epochs == 1 and run.train_config.batch_size == 8
+    run = load_run(out / "04-telltale-positions" / "end" / "seed-1")
+    assert run.vocab.itos[-2:] == ["<newneg>", "<newpos>"]
+    assert not run.model_config.freeze_embeddings
+
+
+def test_study_json_holds_the_probes(suite):
+    out, records = suite
+    rec4 = json.loads((out / "04-telltale-positions" / "study.json").read_text())
+    assert [r["name"] for r in rec4["runs"]] == ["start", "end", "middle"]
+    assert [row["position"] for row in rec4["gradients"]["rows"]] == ["start", "middle", "end"]
+    assert {s["run"] for s in rec4["similarity"]} == {"start", "end", "middle"}
+    assert [r["token a"] for r in rec4["similarity"][0]["rows"]][:2] == ["<newneg>", "<newneg>"]
+    rec9 = json.loads((out / "09-contrastive-probes" / "study.json").read_text())
+    perms = rec9["probes"]["permutations"]
+    assert len(perms) == 2 and all(p["boe (study 1)"] < 1e-6 for p in perms)
+    assert len(rec9["probes"]["predictions"]) == 5
+
+
+def test_report_has_every_section(suite):
+    out, _ = suite
+    md, page = out / "report.md", out / "report.html"
+    assert md.exists() and page.exists()
+    text = md.read_text()
+    for needle in ("## Overview", "## 1. RNN vs bag of embeddings", "## 4. Tell-tale tokens", "**Question:**",
+                   "Why does a token at the end get learned faster", "trainable / total params", "training time (s)",
+                   "Epoch by epoch, side by side", "Cosine similarity of the tell-tale tokens",
+                   "Gradient report (untrained model)", "Contrastive predictions", "Permutations of the same words",
+                   "figures/04-telltale-positions.png", "rnn (study 1)"):
+        assert needle in text, needle
+    for png in ("01-rnn-vs-boe", "02-fine-tuning", "04-telltale-positions"):
+        assert (out / "figures" / f"{png}.png").stat().st_size > 1000
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html and "<table>" in html
+
+
+def test_report_command_into_another_folder(suite, tmp_path):
+    out, _ = suite
+    r = CliRunner().invoke(app, ["report", str(out), "--out", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rep" / "report.md").exists() and (tmp_path / "rep" / "figures").is_dir()
+    # one study folder on its own, and a plain folder of runs
+    write_report(out / "04-telltale-positions", tmp_path / "one")
+    assert "## 4." in (tmp_path / "one" / "report.md").read_text()
+    write_report(out / "01-rnn-vs-boe" / "rnn", tmp_path / "runs")
+    assert "## Runs" in (tmp_path / "runs" / "report.md").read_text()
+
+
+def test_study_run_command_with_two_seeds(small_tsv, tmp_path):
+    lines = small_tsv.read_text().splitlines()
+    train, valid = tmp_path / "t.tsv", tmp_path / "v.tsv"
+    train.write_text("\n".join(lines[:40]) + "\n")
+    valid.write_text("\n".join(lines[40:60]) + "\n")
+    r = CliRunner().invoke(app, ["study", "run", "3", "--data", str(train), "--valid", str(valid), "--epochs", "1",
+                                 "--seeds", "1,2", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "s" / "03-telltale-frozen" / "start" / "seed-2" / "config.json").exists()
+    text = (tmp_path / "s" / "report.md").read_text()
+    assert "±" in text and "n/a (zero vector)" in text    # frozen: the tell-tale rows stay zero
+
+
+def test_study_run_needs_names_or_all():
+    r = CliRunner().invoke(app, ["study", "run"])
+    assert r.exit_code != 0
+
+
+@pytest.mark.slow
+def test_quick_mode_all_studies_on_the_sample(sample_train, tmp_path):
+    run_studies(None, out=tmp_path, data=str(sample_train), epochs_scale=0.1, log=None)
+    text = (tmp_path / "report.md").read_text()
+    assert all(f"## {n}." in text for n in range(1, 10))
