@@ -54,6 +54,8 @@ from rnnlab.scratch.tagger import (
     train_epoch_tagger,
 )
 from rnnlab.scratch import vectorized
+from rnnlab.scratch.charlm import LMConfig, sample_text, train_char_lm
+from rnnlab.scratch.compare import ClassifyConfig, classify_vs_torch
 from rnnlab.scratch.vectorized import (
     classifier_forward,
     classifier_loss_and_gradients,
@@ -112,4 +114,10 @@ __all__ = [
     "tagger_forward",
     "tagger_loss_and_gradients",
     "train_epoch_tagger_vectorized",
+    # the drivers behind `rnnlab scratch classify` and `rnnlab scratch lm`
+    "ClassifyConfig",
+    "classify_vs_torch",
+    "LMConfig",
+    "train_char_lm",
+    "sample_text",
 ]
