@@ -99,9 +99,9 @@ _TRAIN_OPTIONS = {"optimizer": "optimizer", "lr": "lr", "epochs": "epochs", "bat
 
 
 def _given(ctx, name: str) -> bool:
-    from click.core import ParameterSource
-
-    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+    # compared by name: typer may ship its own copy of click's ParameterSource enum
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 @app.command("train")
