@@ -39,7 +39,7 @@ def run_list() -> list[dict]:
 
 def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str | None = None,
             out: Path = Path("studies"), seeds: str = "1", epochs_scale: float = 1.0, epochs: int | None = None,
-            report: bool = True, progress: bool = True) -> list[dict]:
+            report: bool = True, progress: bool = True, skip_existing: bool = False) -> list[dict]:
     from rnnlab.errors import RnnlabError
     from rnnlab.experiments.runner import run_studies
 
@@ -50,7 +50,7 @@ def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str 
     if epochs is not None and epochs < 1:
         raise RnnlabError(f"--epochs must be at least 1, got {epochs}")
     return run_studies(None if all_ else names, out=out, data=data, valid=valid, seeds=parse_seeds(seeds),
-                       epochs_scale=epochs_scale, epochs=epochs, report=report,
+                       epochs_scale=epochs_scale, epochs=epochs, report=report, skip_existing=skip_existing,
                        log=lambda m="": console.print(m, markup=False), progress=progress)
 
 
@@ -72,7 +72,9 @@ def run_command(
     epochs_scale: float = typer.Option(1.0, help="Multiply every run's epochs (at least 1), e.g. 0.1 for a quick look."),
     epochs: Optional[int] = typer.Option(None, help="Train every run for exactly this many epochs (overrides the scale)."),
     report: bool = typer.Option(True, help="Write report.md / report.html in --out at the end."),
+    skip_existing: bool = typer.Option(False, help="Keep runs already finished in --out and resume interrupted "
+                                                   "ones from their checkpoint."),
 ) -> None:
     """Train the runs of one or more studies, take their probes and write the report."""
     run_run(names=names or [], all_=all_, data=data, valid=valid, out=out, seeds=seeds, epochs_scale=epochs_scale,
-            epochs=epochs, report=report)
+            epochs=epochs, report=report, skip_existing=skip_existing)

@@ -118,6 +118,68 @@ def write_study_json(path: Path, record: dict) -> None:
     atomic_write_text(path, json.dumps(record, indent=2, default=str))
 
 
+def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, epochs_scale: float = 1.0,
+              epochs: int | None = None, log: Callable = print, progress: bool = False,
+              skip_existing: bool = False) -> dict:
+    """Train one run of a study into ``root/<study>/<run>/seed-<seed>``; returns its entry for ``study.json``.
+
+    With ``skip_existing``, a finished run is kept as it is and an interrupted one
+    (a checkpoint but no ``config.json``) resumes from its last finished epoch.
+    """
+    from rnnlab.training import fit
+
+    sdir = Path(root) / study.name
+    train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed)
+    rdir = run_dir(root, study.name, spec.name, seed)
+    entry = {"name": spec.name, "seed": seed, "path": str(rdir.relative_to(sdir)), "telltale": spec.telltale,
+             "label": spec.label or spec.describe(), "describe": spec.describe()}
+    if skip_existing and (rdir / "config.json").exists():
+        log(f"== {study.name}/{spec.name} seed {seed}: already trained, kept")
+        return entry
+    resume = skip_existing and (rdir / "checkpoint.safetensors").exists()
+    log(f"== {study.name}/{spec.name} seed {seed}: {spec.describe()}, {train_cfg.epochs} epochs"
+        + (" (resuming)" if resume else ""))
+    prepared = source.prepared(study.telltale, train_cfg.max_length, train_cfg.min_freq, train_cfg.max_vocab)
+    if spec.telltale:
+        prepared = telltale_prepared(prepared, spec.telltale, TELLTALE_TOKENS, train_cfg.max_length)
+    meta = {"data": {**source.desc, "telltale": spec.telltale}, "study": study.name, "run": spec.name}
+    t0 = time.perf_counter()
+    fit(None, None, model_config=spec.model, train_config=train_cfg, out_dir=rdir, prepared=prepared,
+        log=log, meta=meta, progress=progress, resume=resume)
+    entry["seconds"] = round(time.perf_counter() - t0, 2)
+    return entry
+
+
+def snapshot_interrupted(study: Study, spec, seed: int, *, root: Path, source: DataSource) -> Path | None:
+    """Turn an interrupted run (checkpoint, no ``config.json``) into a loadable run directory as it stands.
+
+    The saved config keeps the planned epochs; ``meta.stopped_at_epoch`` says where
+    training actually stopped, and the report marks the run as incomplete. A later
+    ``run_study(..., skip_existing=True)`` keeps it (delete ``config.json`` to resume).
+    """
+    from rnnlab import checkpoint as ckpt
+    from rnnlab.config import replace as _replace
+    from rnnlab.models import build_model
+    from rnnlab.runs import save_run
+
+    rdir = run_dir(root, study.name, spec.name, seed)
+    if (rdir / "config.json").exists() or not (rdir / "checkpoint.safetensors").exists():
+        return None
+    tensors, state = ckpt.read_checkpoint(rdir)
+    prepared = source.prepared(study.telltale)
+    cfg = _replace(spec.model, vocab_size=len(prepared.vocab), embedding_dim=int(prepared.embeddings.shape[1]))
+    model = build_model(cfg, prepared.vocab, prepared.embeddings)
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+    history = state["history"]
+    n_params = sum(p.numel() for p in model.parameters())
+    meta = {"parameters": n_params, "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "tokenizer": {"lowercase": True, "drop_space": True}, "train_seconds": round(state.get("train_seconds", 0.0), 2), "stopped_at_epoch": state["epoch"], "study": study.name, "run": spec.name,
+            "data": {**source.desc, "telltale": spec.telltale}}
+    train_cfg = scaled(spec.train, seed=seed)
+    save_run(rdir, model.eval(), prepared.vocab, cfg, train_cfg, list(prepared.labels), meta, history)
+    return rdir
+
+
 def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, seeds: Sequence[int] = (1,),
               epochs_scale: float = 1.0, epochs: int | None = None, log: Callable | None = print,
               progress: bool = False, skip_existing: bool = False) -> dict:
@@ -149,26 +211,9 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
                           epochs=epochs, log=log, progress=progress, skip_existing=True)
         for spec in study.runs:
             for seed in seeds:
-                train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed)
-                rdir = run_dir(root, study.name, spec.name, seed)
-                entry = {"name": spec.name, "seed": seed, "path": str(rdir.relative_to(sdir)),
-                         "telltale": spec.telltale, "label": spec.label or spec.describe(),
-                         "describe": spec.describe()}
-                if skip_existing and (rdir / "config.json").exists():
-                    slog(f"== {study.name}/{spec.name} seed {seed}: already trained, kept")
-                    record["runs"].append(entry)
-                    continue
-                slog(f"== {study.name}/{spec.name} seed {seed}: {spec.describe()}, {train_cfg.epochs} epochs")
-                prepared = source.prepared(study.telltale, train_cfg.max_length, train_cfg.min_freq,
-                                           train_cfg.max_vocab)
-                if spec.telltale:
-                    prepared = telltale_prepared(prepared, spec.telltale, TELLTALE_TOKENS, train_cfg.max_length)
-                meta = {"data": {**source.desc, "telltale": spec.telltale}, "study": study.name, "run": spec.name}
-                t0 = time.perf_counter()
-                fit(None, None, model_config=spec.model, train_config=train_cfg, out_dir=rdir, prepared=prepared,
-                    log=slog, meta=meta, progress=progress)
-                entry["seconds"] = round(time.perf_counter() - t0, 2)
-                record["runs"].append(entry)
+                record["runs"].append(train_run(study, spec, seed, root=root, source=source,
+                                                epochs_scale=epochs_scale, epochs=epochs, log=slog,
+                                                progress=progress, skip_existing=skip_existing))
                 write_study_json(sdir / STUDY_FILE, record)
 
         if study.similarity:
@@ -211,12 +256,13 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
 def run_studies(names: Sequence[str | int] | None = None, *, out: str | Path, data: str = "",
                 valid: str | None = None, seeds: Sequence[int] = (1,), epochs_scale: float = 1.0,
                 epochs: int | None = None, report: bool = True, log: Callable | None = print,
-                progress: bool = False, source: DataSource | None = None) -> list[dict]:
+                progress: bool = False, source: DataSource | None = None,
+                skip_existing: bool = False) -> list[dict]:
     """Run the named studies (all when ``names`` is None) in order, then write the report for ``out``."""
     studies = [get_study(n) for n in names] if names else list(STUDIES)
     source = source or DataSource(data, valid, seed=seeds[0], log=log or (lambda *_: None))
     records = [run_study(st, out=out, source=source, seeds=seeds, epochs_scale=epochs_scale, epochs=epochs,
-                         log=log, progress=progress) for st in studies]
+                         log=log, progress=progress, skip_existing=skip_existing) for st in studies]
     if report:
         from rnnlab.experiments.report import write_report
 
