@@ -77,7 +77,8 @@ def test_running_probability_is_refused_for_bidirectional_and_bag_models(vocab_a
         assert trace(model, vocab_and_vectors[0], CONTRAST).running is None
 
 
-@pytest.mark.parametrize("kw", [dict(model="lstm"), dict(model="gru", bidirectional=True, layers=2),
+@pytest.mark.parametrize("kw", [dict(model="lstm"), dict(model="lstm", layers=2), dict(model="gru", layers=2),
+                                dict(model="rnn", layers=2), dict(model="gru", bidirectional=True, layers=2),
                                 dict(model="rnn", activation="relu"), dict(model="boe")])
 def test_leave_one_out_equals_classifying_each_variant(vocab_and_vectors, kw):
     vocab, _ = vocab_and_vectors

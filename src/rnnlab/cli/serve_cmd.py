@@ -12,16 +12,20 @@ from rnnlab.errors import RnnlabError
 
 
 def run_serve(*, runs: list[Path], host: str = "127.0.0.1", port: int = 8000, max_text_chars: int = 20_000,
-              max_batch: int = 64, max_body_bytes: int = 2_000_000, log_level: str = "info") -> None:
+              max_batch: int = 64, max_body_bytes: int = 2_000_000, max_trace_tokens: int = 1_000,
+              inference_threads: int | None = None, log_level: str = "info") -> None:
     """Load every run (safetensors only) and serve them until interrupted."""
     try:
         import uvicorn
     except ImportError:
         raise RnnlabError("the server needs fastapi and uvicorn: pip install 'rnnlab[serve]'") from None
     from rnnlab.serve import Limits, create_app
+    from rnnlab.training import configure_threads
 
+    configure_threads()  # small models: one intra-op thread per request ($RNNLAB_THREADS overrides)
     application = create_app(runs, limits=Limits(max_text_chars=max_text_chars, max_batch=max_batch,
-                                                 max_body_bytes=max_body_bytes))
+                                                 max_body_bytes=max_body_bytes, max_trace_tokens=max_trace_tokens),
+                             inference_threads=inference_threads)
     names = ", ".join(application.state.registry.names)
     print(f"serving {names} on http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)", flush=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level)
@@ -35,8 +39,11 @@ def serve_command(
     max_text_chars: int = typer.Option(20_000, help="Longest text accepted, in characters (longer: 422)."),
     max_batch: int = typer.Option(64, help="Most texts in one /predict request (more: 422)."),
     max_body_bytes: int = typer.Option(2_000_000, help="Largest request body, in bytes (larger: 413)."),
+    max_trace_tokens: int = typer.Option(1_000, help="Most tokens /trace reads of one text (the rest is cut)."),
+    inference_threads: int = typer.Option(0, help="Threads running models (0: one per CPU, at most 4)."),
     log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
 ) -> None:
     """Serve runs over HTTP: a JSON API (/predict, /trace, /models, /health) and an explorer page at /."""
     run_serve(runs=list(runs), host=host, port=port, max_text_chars=max_text_chars, max_batch=max_batch,
-              max_body_bytes=max_body_bytes, log_level=log_level)
+              max_body_bytes=max_body_bytes, max_trace_tokens=max_trace_tokens,
+              inference_threads=inference_threads or None, log_level=log_level)

@@ -10,7 +10,10 @@ an unknown model name gets 404 listing the names served.
 # No ``from __future__ import annotations`` here: the request models are built inside
 # ``create_app`` (their limits are per app), and FastAPI must resolve their annotations.
 
-import json
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Sequence
@@ -201,13 +204,35 @@ def _clean_errors(errors) -> list[dict]:
 
 # ---------------------------------------------------------------------------- the app
 
-def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, **overrides: int) -> FastAPI:
-    """The API and page over ``run_dirs``; ``limits`` (or keyword overrides of its fields) bound requests."""
+def default_inference_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, *,
+               inference_threads: Optional[int] = None, **overrides: int) -> FastAPI:
+    """The API and page over ``run_dirs``; ``limits`` (or keyword overrides of its fields) bound requests.
+
+    Model work runs on a pool of ``inference_threads`` threads (default: CPUs, at most 4), not on
+    the server's large default thread pool: more threads than cores only add latency, and each
+    thread's allocator arena adds memory.
+    """
     from rnnlab.inspect import predict_proba
     from rnnlab.trace import METHODS, trace
 
     limits = replace(limits or Limits(), **overrides)
     registry = Registry(run_dirs)
+    inference_threads = inference_threads or default_inference_threads()
+    if inference_threads < 1:
+        raise ValueError(f"inference_threads must be at least 1, got {inference_threads}")
+    executor = ThreadPoolExecutor(max_workers=inference_threads, thread_name_prefix="rnnlab-model")
+
+    async def in_pool(fn, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(executor, lambda: fn(*args, **kwargs))
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
     Text = Annotated[str, Field(max_length=limits.max_text_chars,
                                 description=f"At most {limits.max_text_chars:,} characters.")]
     ModelName = Optional[str]
@@ -226,7 +251,7 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         text: Text
         methods: List[Method] = Field(list(METHODS), description="Importance methods to compute.")
 
-    app = FastAPI(title="rnnlab", version=_version(),
+    app = FastAPI(title="rnnlab", version=_version(), lifespan=lifespan,
                   description="Classify texts with trained rnnlab runs and watch how a model reads them.")
     app.state.registry = registry
     app.state.limits = limits
@@ -257,23 +282,24 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         return [registry.info(run) for run in registry.runs.values()]
 
     @app.post("/predict", response_model=PredictResponse, responses=errors, tags=["models"])
-    def predict(request: PredictRequest) -> PredictResponse:
+    async def predict(request: PredictRequest) -> PredictResponse:
         """Probabilities and labels for a batch of texts."""
         run = registry.get(request.model)
         labels = run.labels or ["neg", "pos"]
-        probs = predict_proba(run.model, run.vocab, request.texts, run.tokenizer(), run.max_length)
+        probs = await in_pool(predict_proba, run.model, run.vocab, request.texts, run.tokenizer(), run.max_length)
         return PredictResponse(model=run.name, labels=labels,
                                predictions=[Prediction(label=labels[int(p > 0.5)], probability=float(p))
                                             for p in probs])
 
     @app.post("/trace", response_model=TraceResponse, responses=errors, tags=["models"])
-    def trace_endpoint(request: TraceRequest) -> TraceResponse:
+    async def trace_endpoint(request: TraceRequest) -> TraceResponse:
         """Tokens, running probability (unidirectional models) and per-token importances for one text."""
         run = registry.get(request.model)
         max_length = min(run.max_length or limits.max_trace_tokens, limits.max_trace_tokens)
         # Served models stay in eval mode (trace's mode switch is a no-op), so requests can run concurrently.
-        t = trace(run.model, run.vocab, request.text, tokenizer=run.tokenizer(), max_length=max_length,
-                  labels=run.labels or ["neg", "pos"], methods=list(dict.fromkeys(request.methods)))
+        t = await in_pool(trace, run.model, run.vocab, request.text, tokenizer=run.tokenizer(),
+                          max_length=max_length, labels=run.labels or ["neg", "pos"],
+                          methods=list(dict.fromkeys(request.methods)))
         return TraceResponse(model=run.name, **t.to_dict())
 
     @app.get("/", include_in_schema=False)
