@@ -103,3 +103,26 @@ def test_quick_mode_all_studies_on_the_sample(sample_train, tmp_path):
     run_studies(None, out=tmp_path, data=str(sample_train), epochs_scale=0.1, log=None)
     text = (tmp_path / "report.md").read_text()
     assert all(f"## {n}." in text for n in range(1, 10))
+
+
+def test_an_interrupted_run_is_resumed_or_reported_as_stopped(tiny_source, tmp_path):
+    from rnnlab.experiments.runner import run_dir, snapshot_interrupted, train_run
+    from rnnlab.experiments.specs import get_study
+
+    study = get_study(3)
+    spec = study.runs[0]
+    rdir = run_dir(tmp_path, study.name, spec.name, 1)
+    train_run(study, spec, 1, root=tmp_path, source=tiny_source, epochs=2, log=lambda *_: None)
+    (rdir / "config.json").unlink()                      # as if killed after epoch 2 of the planned 10
+    assert snapshot_interrupted(study, spec, 1, root=tmp_path, source=tiny_source) == rdir
+    run = load_run(rdir)
+    assert run.meta["stopped_at_epoch"] == 2 and run.train_config.epochs == 10 and len(run.metrics) == 3
+    entry = train_run(study, spec, 1, root=tmp_path, source=tiny_source, epochs=2, log=lambda *_: None,
+                      skip_existing=True)                # kept, not trained again
+    assert "seconds" not in entry
+    from rnnlab.experiments.runner import run_study
+
+    run_study(study, out=tmp_path, source=tiny_source, epochs=2, log=None, skip_existing=True)
+    write_report(tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "2 of 10 (stopped)" in text and "**Incomplete:**" in text

@@ -232,7 +232,7 @@ def summary_table(groups: dict[str, list[RunData]], labels: dict[str, str]) -> B
         best_epochs = ", ".join(str(b[1]) for b in best if b)
         rows.append([name, labels.get(name, ""), ", ".join(str(r.seed) for r in runs),
                      f"{r0.meta.get('trainable_parameters', 0):,} / {r0.meta.get('parameters', 0):,}",
-                     str(r0.config.get("train", {}).get("epochs", "-")),
+                     _epochs_cell(runs),
                      _mean_std([(r.final("train") or {}).get("acc") for r in runs]),
                      _mean_std([(r.final("train") or {}).get("loss") for r in runs]),
                      _mean_std([(r.final("valid") or {}).get("acc") for r in runs]),
@@ -241,6 +241,14 @@ def summary_table(groups: dict[str, list[RunData]], labels: dict[str, str]) -> B
                      _mean_std([r.seconds_per_epoch() for r in runs], "{:.1f}"),
                      _mean_std([r.meta.get("train_seconds") for r in runs], "{:.0f}")])
     return Block("table", headers=headers, rows=rows)
+
+
+def _epochs_cell(runs: list[RunData]) -> str:
+    planned = runs[0].config.get("train", {}).get("epochs", "-")
+    stopped = [r.meta.get("stopped_at_epoch") for r in runs if r.meta.get("stopped_at_epoch") is not None]
+    if stopped:
+        return f"{', '.join(map(str, stopped))} of {planned} (stopped)"
+    return str(planned)
 
 
 def epoch_table(groups: dict[str, list[RunData]]) -> Block | None:
@@ -365,6 +373,12 @@ def study_section(root: Path, sdir: Path, record: dict, out: Path) -> list[Block
                                  + (f"; epochs {scale}" if scale else "")
                                  + f"; study wall time {record.get('seconds', 0):.0f} s."))
         blocks.append(summary_table(groups, labels))
+        stopped = [f"{name} (seed {r.seed}): after epoch {r.meta['stopped_at_epoch']} of "
+                   f"{r.config.get('train', {}).get('epochs')}" for name, runs in groups.items() for r in runs
+                   if r.meta.get("stopped_at_epoch") is not None]
+        if stopped:
+            blocks.append(Block("p", "**Incomplete:** training was stopped before the planned number of epochs for "
+                                     + "; ".join(stopped) + ". The numbers are those of the last finished epoch."))
         img = Path(FIGURES) / f"{record['name']}.png"
         plot_group(groups, out / img, f"{record['number']}. {record['title']}")
         blocks.append(Block("img", f"learning curves: {record['title']}", headers=[img.as_posix()]))
