@@ -114,11 +114,11 @@ def test_an_interrupted_run_is_resumed_or_reported_as_stopped(tiny_source, tmp_p
     rdir = run_dir(tmp_path, study.name, spec.name, 1)
     train_run(study, spec, 1, root=tmp_path, source=tiny_source, epochs=2, log=lambda *_: None)
     (rdir / "config.json").unlink()                      # as if killed after epoch 2 of the planned 10
-    assert snapshot_interrupted(study, spec, 1, root=tmp_path, source=tiny_source) == rdir
+    assert snapshot_interrupted(study, spec, 1, root=tmp_path, source=tiny_source, epochs=10) == rdir
     run = load_run(rdir)
     assert run.meta["stopped_at_epoch"] == 2 and run.train_config.epochs == 10 and len(run.metrics) == 3
     entry = train_run(study, spec, 1, root=tmp_path, source=tiny_source, epochs=2, log=lambda *_: None,
-                      skip_existing=True)                # kept, not trained again
+                      skip_existing=True)                # kept: its checkpoint is finished, nothing to resume
     assert "seconds" not in entry
     from rnnlab.experiments.runner import run_study
 

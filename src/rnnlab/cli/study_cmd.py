@@ -72,8 +72,8 @@ def run_command(
     epochs_scale: float = typer.Option(1.0, help="Multiply every run's epochs (at least 1), e.g. 0.1 for a quick look."),
     epochs: Optional[int] = typer.Option(None, help="Train every run for exactly this many epochs (overrides the scale)."),
     report: bool = typer.Option(True, help="Write report.md / report.html in --out at the end."),
-    skip_existing: bool = typer.Option(False, help="Keep runs already finished in --out and resume interrupted "
-                                                   "ones from their checkpoint."),
+    skip_existing: bool = typer.Option(False, help="Keep runs already finished in --out; resume interrupted (or "
+                                                   "stopped and snapshotted) ones from their checkpoint."),
 ) -> None:
     """Train the runs of one or more studies, take their probes and write the report."""
     run_run(names=names or [], all_=all_, data=data, valid=valid, out=out, seeds=seeds, epochs_scale=epochs_scale,

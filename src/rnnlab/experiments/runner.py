@@ -133,7 +133,7 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
     rdir = run_dir(root, study.name, spec.name, seed)
     entry = {"name": spec.name, "seed": seed, "path": str(rdir.relative_to(sdir)), "telltale": spec.telltale,
              "label": spec.label or spec.describe(), "describe": spec.describe()}
-    if skip_existing and (rdir / "config.json").exists():
+    if skip_existing and (rdir / "config.json").exists() and not _resumable_snapshot(rdir):
         log(f"== {study.name}/{spec.name} seed {seed}: already trained, kept")
         return entry
     resume = skip_existing and (rdir / "checkpoint.safetensors").exists()
@@ -150,12 +150,27 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
     return entry
 
 
-def snapshot_interrupted(study: Study, spec, seed: int, *, root: Path, source: DataSource) -> Path | None:
+def _resumable_snapshot(rdir: Path) -> bool:
+    """A run saved by :func:`snapshot_interrupted` whose checkpoint can still continue."""
+    from rnnlab import checkpoint as ckpt
+    from rnnlab.runs import read_config
+
+    if read_config(rdir).get("meta", {}).get("stopped_at_epoch") is None:
+        return False
+    if not (rdir / "checkpoint.safetensors").exists():
+        return False
+    _, state = ckpt.read_checkpoint(rdir)
+    return not state.get("finished")
+
+
+def snapshot_interrupted(study: Study, spec, seed: int, *, root: Path, source: DataSource,
+                         epochs_scale: float = 1.0, epochs: int | None = None) -> Path | None:
     """Turn an interrupted run (checkpoint, no ``config.json``) into a loadable run directory as it stands.
 
     The saved config keeps the planned epochs; ``meta.stopped_at_epoch`` says where
     training actually stopped, and the report marks the run as incomplete. A later
-    ``run_study(..., skip_existing=True)`` keeps it (delete ``config.json`` to resume).
+    ``run_study(..., skip_existing=True)`` resumes it from the checkpoint and, at the
+    end, overwrites the snapshot with the finished run.
     """
     from rnnlab import checkpoint as ckpt
     from rnnlab.config import replace as _replace
@@ -175,7 +190,7 @@ def snapshot_interrupted(study: Study, spec, seed: int, *, root: Path, source: D
     meta = {"parameters": n_params, "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
             "tokenizer": {"lowercase": True, "drop_space": True}, "train_seconds": round(state.get("train_seconds", 0.0), 2), "stopped_at_epoch": state["epoch"], "study": study.name, "run": spec.name,
             "data": {**source.desc, "telltale": spec.telltale}}
-    train_cfg = scaled(spec.train, seed=seed)
+    train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed)
     save_run(rdir, model.eval(), prepared.vocab, cfg, train_cfg, list(prepared.labels), meta, history)
     return rdir
 
