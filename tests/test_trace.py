@@ -152,10 +152,12 @@ def test_trace_rejects_unknown_methods(vocab_and_vectors):
         trace(_model(vocab_and_vectors, model="lstm"), vocab_and_vectors[0], "film", methods=["shap"])
 
 
-def test_trace_leaves_the_model_in_its_mode(vocab_and_vectors):
-    model = _model(vocab_and_vectors, model="lstm").train()
-    trace(model, vocab_and_vectors[0], CONTRAST)
+def test_trace_reads_without_dropout_and_leaves_the_model_in_its_mode(vocab_and_vectors):
+    model = _model(vocab_and_vectors, model="lstm", layers=2, dropout=0.5)
+    expected = trace(model.eval(), vocab_and_vectors[0], CONTRAST)
+    got = trace(model.train(), vocab_and_vectors[0], CONTRAST)
     assert model.training
+    assert got.probability == expected.probability and got.importance == expected.importance
 
 
 def test_long_review_is_traced_in_one_batch_per_method(vocab_and_vectors):

@@ -143,18 +143,27 @@ def _step_states(model, ids: torch.Tensor):
     x = model.embedding(ids[None])                               # (1, T, E)
     lstm = isinstance(model.rnn, nn.LSTM)
     hs, cs = [], []
-    for layer in _single_layers(model.rnn):
+    for l, layer in enumerate(_single_layers(model.rnn)):
         if not lstm:
             x, _ = layer(x)                                      # (1, T, H): the state is the output
             hs.append(x[0])
             continue
-        # nn.LSTM returns the cell state only at the end: step through (one call per token, ~T x 30 us).
-        h_steps, c_steps, hx = [], [], None
-        for t in range(x.shape[1]):
-            _, hx = layer(x[:, t:t + 1], hx)                     # ((1, 1, H), (1, 1, H))
-            h_steps.append(hx[0][0, 0])
-            c_steps.append(hx[1][0, 0])
-        hs.append(torch.stack(h_steps))
+        # nn.LSTM returns the cell state only at the end, so step through the cell here:
+        # PyTorch's gate order is input, forget, cell, output.
+        rnn = model.rnn
+        w_hh = getattr(rnn, f"weight_hh_l{l}")                   # (4H, H)
+        gates_x = x[0] @ getattr(rnn, f"weight_ih_l{l}").T       # (T, 4H): every input projection at once
+        if rnn.bias:
+            gates_x = gates_x + getattr(rnn, f"bias_ih_l{l}") + getattr(rnn, f"bias_hh_l{l}")
+        h = c = torch.zeros(rnn.hidden_size, device=x.device)
+        h_steps, c_steps = [], []
+        for t in range(gates_x.shape[0]):
+            i, f, g, o = (gates_x[t] + w_hh @ h).chunk(4)        # (H,) each
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            h_steps.append(h)
+            c_steps.append(c)
+        hs.append(torch.stack(h_steps))                          # (T, H)
         cs.append(torch.stack(c_steps))
         x = hs[-1][None]
     return torch.stack(hs), (torch.stack(cs) if lstm else None)
@@ -162,7 +171,7 @@ def _step_states(model, ids: torch.Tensor):
 
 @torch.no_grad()
 def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: list[np.ndarray],
-                          pad_index: int = 1, batch_size: int = 128) -> np.ndarray:
+                          pad_index: int = 1, batch_size: int = 128, states=None) -> np.ndarray:
     """Probability of ``ids[:start] + suffix`` for each pair, reusing the shared prefix's state.
 
     A unidirectional model's state after ``ids[:start]`` is the same for every variant that
@@ -172,7 +181,7 @@ def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: 
     from torch.nn.utils.rnn import pack_padded_sequence
 
     device = next(model.parameters()).device
-    h, c = _step_states(model, torch.as_tensor(ids, device=device))     # (L, T, H)
+    h, c = states if states is not None else _step_states(model, torch.as_tensor(ids, device=device))  # (L, T, H)
     L, _, H = h.shape
     zeros = torch.zeros(L, 1, H, device=device)
     out = np.zeros(len(suffixes), dtype=np.float64)
@@ -198,20 +207,20 @@ def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: 
 
 
 def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
-              base: float | None = None) -> np.ndarray:
+              base: float | None = None, states=None) -> np.ndarray:
     """``p(text) - p(text with token i replaced by <unk>)`` for every ``i``, as one batch."""
     ids = np.asarray(ids, dtype=np.int64)
     n = len(ids)
     base = _probabilities(model, [ids], pad_index)[0] if base is None else base
     if supports_running(model):  # variant i = prefix ids[:i] (shared state) + [<unk>] + ids[i+1:]
         suffixes = [np.concatenate([[unk_index], ids[i + 1:]]) for i in range(n)]
-        return base - _suffix_probabilities(model, ids, np.arange(n), suffixes, pad_index)
+        return base - _suffix_probabilities(model, ids, np.arange(n), suffixes, pad_index, states=states)
     variants = np.tile(ids, (n, 1))                              # (n, n)
     variants[np.arange(n), np.arange(n)] = unk_index
     return base - _probabilities(model, list(variants), pad_index)
 
 
-def removal(model, ids: np.ndarray, pad_index: int = 1, base: float | None = None) -> np.ndarray:
+def removal(model, ids: np.ndarray, pad_index: int = 1, base: float | None = None, states=None) -> np.ndarray:
     """``p(text) - p(text without token i)`` for every ``i``, as one batch."""
     ids = np.asarray(ids, dtype=np.int64)
     n = len(ids)
@@ -221,7 +230,7 @@ def removal(model, ids: np.ndarray, pad_index: int = 1, base: float | None = Non
         # prefix alone, whose probability is the running probability one step earlier.
         probs = np.empty(n)
         probs[:-1] = _suffix_probabilities(model, ids, np.arange(n - 1), [ids[i + 1:] for i in range(n - 1)],
-                                           pad_index)
+                                           pad_index, states=states)
         probs[-1] = running_probabilities(model, [ids[:-1]], pad_index)[0][-1]
         return base - probs
     keep = ~np.eye(n, dtype=bool)                                # row i drops position i
@@ -253,6 +262,32 @@ def gradient_input(model, ids: np.ndarray) -> np.ndarray:
         model.train(was_training)
 
 
+def _read(model, vocab, ids: np.ndarray, methods: Sequence[str]):
+    """Probability, running probability and importances of one id sequence (model in eval mode)."""
+    pad, unk = vocab.pad_index, vocab.unk_index
+    model_ids = ids if len(ids) else np.asarray([unk], dtype=np.int64)   # an empty text reads as one <unk>
+    base = float(_probabilities(model, [model_ids], pad)[0])
+    running = None
+    if supports_running(model) and len(ids):
+        running = [float(p) for p in running_probabilities(model, [ids], pad)[0]]
+    importance: dict[str, list[float]] = {m: [] for m in methods}
+    if not len(ids):
+        return base, running, importance
+    states = None
+    if supports_running(model) and {"occlusion", "removal"} & set(methods):
+        with torch.no_grad():  # every layer's state at every step, shared by both leave-one-out methods
+            states = _step_states(model, torch.as_tensor(ids, device=next(model.parameters()).device))
+    for method in methods:
+        if method == "occlusion":
+            values = occlusion(model, ids, unk, pad, base, states)
+        elif method == "removal":
+            values = removal(model, ids, pad, base, states)
+        else:
+            values = gradient_input(model, ids)
+        importance[method] = [float(v) for v in values]
+    return base, running, importance
+
+
 def trace(model, vocab, text: str, *, tokenizer=None, max_length: int | None = None,
           labels: Sequence[str] = ("neg", "pos"), methods: Sequence[str] = METHODS) -> Trace:
     """Read ``text`` with ``model``: its probability, running probability and token importances."""
@@ -266,26 +301,14 @@ def trace(model, vocab, text: str, *, tokenizer=None, max_length: int | None = N
     truncated = max_length is not None and len(tokens) > max_length
     tokens = tokens[:max_length]
     ids = np.asarray(vocab.lookup_indices(tokens), dtype=np.int64)
+    was_training = model.training
+    model.eval()  # no dropout while reading; the caller's mode comes back afterwards
+    try:
+        base, running, importance = _read(model, vocab, ids, methods)
+    finally:
+        model.train(was_training)
     labels = list(labels)
-    pad, unk = vocab.pad_index, vocab.unk_index
-    model_ids = ids if len(ids) else np.asarray([unk], dtype=np.int64)   # an empty text reads as one <unk>
-    base = float(_probabilities(model, [model_ids], pad)[0])
-    running = None
-    if supports_running(model) and len(ids):
-        running = [float(p) for p in running_probabilities(model, [ids], pad)[0]]
-    importance: dict[str, list[float]] = {}
-    if len(ids):
-        for method in methods:
-            if method == "occlusion":
-                values = occlusion(model, ids, unk, pad, base)
-            elif method == "removal":
-                values = removal(model, ids, pad, base)
-            else:
-                values = gradient_input(model, ids)
-            importance[method] = [float(v) for v in values]
-    else:
-        importance = {m: [] for m in methods}
-    return Trace(text=text, tokens=list(tokens), ids=[int(i) for i in ids], known=[bool(i != unk) for i in ids],
+    return Trace(text=text, tokens=list(tokens), ids=[int(i) for i in ids], known=[bool(i != vocab.unk_index) for i in ids],
                  probability=base, label=labels[int(base > 0.5)], labels=labels, running=running,
                  importance=importance, truncated=truncated)
 
