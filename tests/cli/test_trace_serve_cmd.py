@@ -78,3 +78,47 @@ def test_trace_colours_tokens_on_a_terminal(trained_runs, monkeypatch):
     assert "i loved it at first , but by the end i hated it" in text
     assert "running p(pos): " in text and "→" in text
     assert "\x1b[48;2;" in console.export_text(styles=True)  # coloured backgrounds
+
+
+def test_rnnlab_serve_runs_a_real_server_on_localhost(trained_runs):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "rnnlab", "serve", str(trained_runs["lstm"]), str(trained_runs["boe"]),
+                             "--port", str(port), "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert health["models"] == ["lstm", "boe"]
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "rnnlab explorer" in page.text
+        r = httpx.post(f"http://127.0.0.1:{port}/predict", json={"model": "boe", "texts": [CONTRAST]})
+        assert r.status_code == 200 and r.json()["predictions"][0]["label"] in ("neg", "pos")
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"serving lstm, boe on http://127.0.0.1:{port}/" in out
+
+
+def test_rnnlab_serve_refuses_a_missing_run_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "rnnlab", "serve", str(tmp_path / "nope")], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path / 'nope'}: no such run directory"

@@ -187,13 +187,13 @@ function chart(trace) {
   for (const p of [0, 0.5, 1]) svg.appendChild(el("text", { x: L - 6, y: y(p) + 4, "text-anchor": "end" }, p));
   const points = trace.running.map((p, i) => `${x(i).toFixed(1)},${y(p).toFixed(1)}`).join(" ");
   svg.appendChild(el("polyline", { class: "curve", points }));
-  const every = Math.max(1, Math.ceil(n / 30));
+  const every = Math.max(1, Math.ceil(n / 12));   // about 12 labels fit without overlapping
   trace.running.forEach((p, i) => {
     const c = el("circle", { class: "pt", cx: x(i).toFixed(1), cy: y(p).toFixed(1), r: n > 80 ? 1.5 : 3 });
     c.dataset.i = i;
     c.appendChild(el("title", {}, `${trace.tokens[i]}: ${p.toFixed(3)}`));
     svg.appendChild(c);
-    if (i % every === 0 && n <= 60) {
+    if (i % every === 0) {
       svg.appendChild(el("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, trace.tokens[i].slice(0, 8)));
     }
   });
