@@ -33,10 +33,17 @@ def configure_threads(n: int | None = None) -> int:
     """
     import os
 
+    global _THREADS_CHOSEN
+    if n is None and _THREADS_CHOSEN is not None:
+        return _THREADS_CHOSEN  # an explicit choice (--threads) stands for the whole process
     n = n or int(os.environ.get("RNNLAB_THREADS", "1"))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    _THREADS_CHOSEN = n
     return n
+
+
+_THREADS_CHOSEN: int | None = None
 
 
 # -- one model step ---------------------------------------------------------------
@@ -160,6 +167,7 @@ def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1,
     """
     from rnnlab.progress import progress_bar
 
+    configure_threads()  # notebook users too: two OpenMP threads on a busy 2-core CPU stall badly
     if not is_logger:  # distributed training: only rank 0 prints
         log, progress = (lambda *_: None), False
     history = history if history is not None else []

@@ -23,6 +23,10 @@ from rnnlab.cli import (  # noqa: E402,F401
     trace_cmd,
     serve_cmd,
     baseline_cmd,
+    demo_cmd,
+    study_cmd,
+    report_cmd,
+    scratch_cmd,
 )
 
 __all__ = ["app", "main"]

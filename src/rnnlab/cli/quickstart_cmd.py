@@ -22,7 +22,7 @@ QUICKSTART = {
     "boe": (ModelConfig(model="boe", hidden_dim=64, freeze_embeddings=False),
             TrainConfig(optimizer="adam", lr=0.002, epochs=4, batch_size=64, min_freq=2, seed=1)),
     "lstm": (ModelConfig(model="lstm", recurrent_dim=64, hidden_dim=32, freeze_embeddings=False),
-             TrainConfig(optimizer="adam", lr=0.002, epochs=4, batch_size=32, min_freq=2, max_length=256,
+             TrainConfig(optimizer="adam", lr=0.002, epochs=3, batch_size=32, min_freq=2, max_length=256,
                          clip_grad=5.0, seed=1)),
 }
 
