@@ -198,10 +198,13 @@ def plot_group(groups: dict[str, list[RunData]], path: Path, title: str) -> Path
                 ax.plot(epochs, [statistics.mean(m[key] for m in by_epoch[e]) for e in epochs], style, color=color,
                         marker="o" if split == "train" else None, markersize=2.5,
                         label=f"{label} {split}")
+    from matplotlib.ticker import MaxNLocator
+
     for ax, name in ((ax_acc, "accuracy"), (ax_loss, "loss")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_acc.legend(fontsize=7, loc="best")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
