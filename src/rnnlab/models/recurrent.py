@@ -13,6 +13,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# one direction of one layer: (input, hx, [w_ih, w_hh, b_ih, b_hh], has_biases, layers, dropout, train,
+# bidirectional, batch_first) -> (output, h_n[, c_n]), the kernels nn.RNN / nn.LSTM / nn.GRU call
+_KERNELS = {"rnn_tanh": torch._VF.rnn_tanh, "rnn_relu": torch._VF.rnn_relu, "lstm": torch._VF.lstm,
+            "gru": torch._VF.gru}
 POOLINGS = ("final", "final+max+mean")
 
 
@@ -46,6 +50,9 @@ class RecurrentClassifier(nn.Module):
                                dropout=dropout if recurrent_layers > 1 else 0.0, **extra)
         directions = 2 if recurrent_bidirectional else 1
         self.pooling = pooling
+        # On CPU run the padded batch through the cell kernels (same outputs as packing, faster);
+        # set False to use the packed reference path everywhere.
+        self.cpu_padded = True
         self.doc_dim = recurrent_dim * recurrent_layers * directions
         if pooling == "final+max+mean":  # + max and mean over time of the last layer's outputs
             self.doc_dim += 2 * recurrent_dim * directions
@@ -56,6 +63,21 @@ class RecurrentClassifier(nn.Module):
 
     def document_embedding(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.embedding(padded_text)                                     # (B, T, E)
+        if embedded.device.type == "cpu" and self.cpu_padded:
+            final, out = self._run_padded(embedded, seq_lengths)                   # (B, L*D*H), (B, T, D*H)
+        else:
+            final, out = self._run_packed(embedded, seq_lengths)
+        if self.pooling == "final":
+            return final
+        lengths = seq_lengths.to(out.device)
+        mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths[:, None]  # (B, T)
+        out = out.masked_fill(~mask[:, :, None], 0.0)                             # nothing past a text's end counts
+        mean = out.sum(1) / lengths[:, None].to(out.dtype)                         # (B, D*H)
+        maxed = out.masked_fill(~mask[:, :, None], float("-inf")).amax(1)         # (B, D*H)
+        return torch.cat([final, maxed, mean], dim=1)                              # (B, L*D*H + 2*D*H)
+
+    def _run_packed(self, embedded, seq_lengths):
+        """The reference: a packed sequence, so padding never reaches the cell."""
         packed = pack_padded_sequence(embedded, seq_lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, h_n = self.rnn(packed)                                                # (L*D, B, H); LSTM: (h, c)
         if isinstance(h_n, tuple):
@@ -63,13 +85,48 @@ class RecurrentClassifier(nn.Module):
         # (L*D, B, H) -> (B, L*D*H): layer 0 fwd, layer 0 bwd, layer 1 fwd, ...
         final = h_n.transpose(0, 1).reshape(h_n.shape[1], -1)
         if self.pooling == "final":
-            return final
-        out, _ = pad_packed_sequence(out, batch_first=True)                        # (B, T', D*H), zeros past the end
-        lengths = seq_lengths.to(out.device)
-        mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths[:, None]  # (B, T')
-        mean = out.sum(1) / lengths[:, None].to(out.dtype)                         # (B, D*H): padding adds zeros
-        maxed = out.masked_fill(~mask[:, :, None], float("-inf")).amax(1)         # (B, D*H)
-        return torch.cat([final, maxed, mean], dim=1)                              # (B, L*D*H + 2*D*H)
+            return final, None
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=embedded.shape[1])  # (B, T, D*H)
+        return final, out
+
+    def _run_padded(self, embedded, seq_lengths):
+        """Same result as :meth:`_run_packed`, computed on the padded batch (faster on CPU).
+
+        PyTorch's CPU kernels run a packed sequence step by step with a shrinking
+        batch, which costs 2-5x more than the padded batch (``benchmarks/speed.md``);
+        with length bucketing there is little padding to waste work on. Outputs
+        past a text's end never feed back into earlier steps, so the forward
+        direction's state at ``length - 1`` is exact. The backward direction runs
+        on each text reversed *within its length* (padding stays at the end), then
+        is flipped back. Each direction is one call of the cell's fused kernel with
+        that direction's weights.
+        """
+        B, T, _ = embedded.shape
+        rnn = self.rnn
+        lengths = seq_lengths.to(embedded.device)
+        steps = torch.arange(T, device=embedded.device)
+        rev = (lengths[:, None] - 1 - steps[None, :]).clamp(min=0)                 # (B, T): reversal within length
+        last = (lengths - 1).clamp(min=0)                                          # (B,)
+        rows = torch.arange(B, device=embedded.device)
+        kernel = _KERNELS[self.cell if self.cell != "rnn" else f"rnn_{rnn.nonlinearity}"]
+        x, finals = embedded, []
+        for layer in range(rnn.num_layers):
+            outs = []
+            for direction in range(2 if rnn.bidirectional else 1):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                weights = [getattr(rnn, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                inp = x if direction == 0 else x.gather(1, rev[:, :, None].expand(-1, -1, x.shape[2]))
+                h0 = x.new_zeros(1, B, rnn.hidden_size)
+                hx = (h0, h0) if self.cell == "lstm" else h0
+                out = kernel(inp, hx, weights, True, 1, 0.0, self.training, False, True)[0]  # (B, T, H)
+                finals.append(out[rows, last])                                     # (B, H): state at the true end
+                if direction:
+                    out = out.gather(1, rev[:, :, None].expand(-1, -1, out.shape[2]))  # back to text order
+                outs.append(out)
+            x = torch.cat(outs, dim=2)                                             # (B, T, D*H)
+            if layer < rnn.num_layers - 1 and rnn.dropout and self.training:
+                x = torch.nn.functional.dropout(x, rnn.dropout, training=True)
+        return torch.cat(finals, dim=1), x                                         # (B, L*D*H), (B, T, D*H)
 
     def forward_logits(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         doc = self.dropout(self.document_embedding(padded_text, seq_lengths))  # (B, L*D*H)
