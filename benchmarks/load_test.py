@@ -122,6 +122,7 @@ def main(argv=None) -> int:
     if not 1 <= args.clients <= 512 or not 1 <= args.requests <= 100_000 or not 0 < args.seconds <= 1800:
         parser.error("keep the test bounded: 1-512 clients, 1-100000 requests, 0-1800 seconds")
 
+    load_before = os.getloadavg()[0]
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = {**os.environ, "RNNLAB_THREADS": os.environ.get("RNNLAB_THREADS", "1")}
@@ -168,7 +169,8 @@ def main(argv=None) -> int:
     print(f"# Load test: `rnnlab serve`\n")
     print(f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
     print(f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; "
-          f"Python {platform.python_version()}, torch {torch.__version__}; RNNLAB_THREADS={env['RNNLAB_THREADS']}")
+          f"Python {platform.python_version()}, torch {torch.__version__}; RNNLAB_THREADS={env['RNNLAB_THREADS']}; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"- command: `python benchmarks/load_test.py {' '.join(sys.argv[1:] if argv is None else argv)}`")
     print(f"- models: {', '.join(models)}; {args.clients} concurrent clients; /predict batches of {args.batch} "
           f"reviews, /trace one review (reviews from the sample test set, cut to {args.max_chars} characters); "
