@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/rnnlab demo main
+	$(VENV)/bin/rnnlab quickstart
 
 # The browser test drives Debian's chromium; install it when missing (tolerant: without it that test skips).
 chromium:
