@@ -42,9 +42,10 @@ def _ids(vocab, rng, n):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("layers", [1, 2])
-def test_running_probability_equals_classifying_each_prefix(vocab_and_vectors, cell, layers):
+@pytest.mark.parametrize("pooling", ["final", "final+max+mean"])
+def test_running_probability_equals_classifying_each_prefix(vocab_and_vectors, cell, layers, pooling):
     vocab, _ = vocab_and_vectors
-    model = _model(vocab_and_vectors, model=cell, layers=layers, dropout=0.3 if layers > 1 else 0.0)
+    model = _model(vocab_and_vectors, model=cell, layers=layers, dropout=0.3 if layers > 1 else 0.0, pooling=pooling)
     rng = np.random.default_rng(layers)
     texts = [_ids(vocab, rng, n) for n in (1, 7, 13)]  # different lengths in one padded batch
     running = running_probabilities(model, texts)
@@ -79,7 +80,9 @@ def test_running_probability_is_refused_for_bidirectional_and_bag_models(vocab_a
 
 @pytest.mark.parametrize("kw", [dict(model="lstm"), dict(model="lstm", layers=2), dict(model="gru", layers=2),
                                 dict(model="rnn", layers=2), dict(model="gru", bidirectional=True, layers=2),
-                                dict(model="rnn", activation="relu"), dict(model="boe")])
+                                dict(model="rnn", activation="relu"), dict(model="boe"),
+                                dict(model="lstm", pooling="final+max+mean"),
+                                dict(model="gru", bidirectional=True, pooling="final+max+mean")])
 def test_leave_one_out_equals_classifying_each_variant(vocab_and_vectors, kw):
     vocab, _ = vocab_and_vectors
     model = _model(vocab_and_vectors, **kw)
@@ -104,7 +107,8 @@ def test_removal_of_the_only_token_reads_as_unk(vocab_and_vectors):
 
 
 @pytest.mark.parametrize("kw", [dict(model="lstm", layers=2), dict(model="gru", bidirectional=True),
-                                dict(model="boe")])
+                                dict(model="boe"), dict(model="gru", layers=2, bidirectional=True,
+                                                        pooling="final+max+mean")])
 def test_gradient_times_input_matches_autograd_through_the_model(vocab_and_vectors, kw):
     vocab, vectors = vocab_and_vectors
     model = _model(vocab_and_vectors, **kw)

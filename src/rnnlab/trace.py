@@ -66,6 +66,17 @@ def supports_running(model) -> bool:
     return rnn is not None and not rnn.bidirectional
 
 
+def _pooling(model) -> str:
+    return getattr(model, "pooling", "final")
+
+
+def _with_pooling(model, final: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+    """The document embedding from the final states (B, L*D*H) and the top layer's outputs (B, T, D*H)."""
+    if _pooling(model) == "final":
+        return final
+    return torch.cat([final, top.amax(1), top.mean(1)], dim=1)                  # as RecurrentClassifier pools
+
+
 def _single_layers(rnn: nn.RNNBase) -> list[nn.RNNBase]:
     """One single-layer module per layer of ``rnn``, sharing its weights (no copies)."""
     layers = []
@@ -89,6 +100,10 @@ def _logits_per_step(model, padded: torch.Tensor) -> torch.Tensor:
         x, _ = layer(x)                                          # (B, T, H): this layer's state at every step
         states.append(x)
     doc = torch.cat(states, dim=-1)                              # (B, T, L*H): layer 0, layer 1, ... as h_n
+    if _pooling(model) != "final":  # max and mean of the top layer's outputs over each prefix
+        top = states[-1]                                         # (B, T, H)
+        steps = torch.arange(1, top.shape[1] + 1, device=top.device, dtype=top.dtype)[None, :, None]
+        doc = torch.cat([doc, torch.cummax(top, dim=1).values, top.cumsum(1) / steps], dim=-1)
     hidden = torch.relu(model.hidden(doc))                       # (B, T, hidden)
     return model.output(hidden).squeeze(-1)                      # (B, T)
 
@@ -169,6 +184,12 @@ def _step_states(model, ids: torch.Tensor):
     return torch.stack(hs), (torch.stack(cs) if lstm else None)
 
 
+def _shares_prefix(model) -> bool:
+    """Leave-one-out variants can start from the shared prefix's state: a unidirectional model whose
+    document embedding is its final states (pooling over time would need the prefix's outputs too)."""
+    return supports_running(model) and _pooling(model) == "final"
+
+
 @torch.no_grad()
 def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: list[np.ndarray],
                           pad_index: int = 1, batch_size: int = 128, states=None) -> np.ndarray:
@@ -212,7 +233,7 @@ def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
     ids = np.asarray(ids, dtype=np.int64)
     n = len(ids)
     base = _probabilities(model, [ids], pad_index)[0] if base is None else base
-    if supports_running(model):  # variant i = prefix ids[:i] (shared state) + [<unk>] + ids[i+1:]
+    if _shares_prefix(model):  # variant i = prefix ids[:i] (shared state) + [<unk>] + ids[i+1:]
         suffixes = [np.concatenate([[unk_index], ids[i + 1:]]) for i in range(n)]
         return base - _suffix_probabilities(model, ids, np.arange(n), suffixes, pad_index, states=states)
     variants = np.tile(ids, (n, 1))                              # (n, n)
@@ -225,7 +246,7 @@ def removal(model, ids: np.ndarray, pad_index: int = 1, base: float | None = Non
     ids = np.asarray(ids, dtype=np.int64)
     n = len(ids)
     base = _probabilities(model, [ids], pad_index)[0] if base is None else base
-    if supports_running(model) and n > 1:
+    if _shares_prefix(model) and n > 1:
         # Variant i = prefix ids[:i] (shared state) + ids[i+1:]. Removing the last token leaves the
         # prefix alone, whose probability is the running probability one step earlier.
         probs = np.empty(n)
@@ -251,10 +272,10 @@ def gradient_input(model, ids: np.ndarray) -> np.ndarray:
                 doc = emb.mean(0, keepdim=True)                                 # (1, E): EmbeddingBag's mean
             else:
                 # One unpadded sequence: the unpacked pass equals the packed one the model runs.
-                _, h_n = model.rnn(emb.unsqueeze(0))                            # (L*D, 1, H)
+                out, h_n = model.rnn(emb.unsqueeze(0))                          # (1, T, D*H), (L*D, 1, H)
                 if isinstance(h_n, tuple):
                     h_n = h_n[0]
-                doc = h_n.transpose(0, 1).reshape(1, -1)                        # (1, L*D*H)
+                doc = _with_pooling(model, h_n.transpose(0, 1).reshape(1, -1), out)  # (1, doc_dim)
             logit = model.output(torch.relu(model.hidden(doc))).squeeze()       # ()
             (grad,) = torch.autograd.grad(logit, emb)                           # (T, E)
         return (grad * emb).sum(-1).detach().double().cpu().numpy()             # (T,)
@@ -274,7 +295,7 @@ def _read(model, vocab, ids: np.ndarray, methods: Sequence[str]):
     if not len(ids):
         return base, running, importance
     states = None
-    if supports_running(model) and {"occlusion", "removal"} & set(methods):
+    if _shares_prefix(model) and {"occlusion", "removal"} & set(methods):
         with torch.no_grad():  # every layer's state at every step, shared by both leave-one-out methods
             states = _step_states(model, torch.as_tensor(ids, device=next(model.parameters()).device))
     for method in methods:
