@@ -432,6 +432,8 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
         if writes:  # rows written after the checkpoint (an interrupted epoch) are dropped
             (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
         log(f"resuming {out} after epoch {state['epoch']}")
+        log(HEADER)
+        log(RULE)
 
     def on_epoch_end(epoch, row):
         if writes:  # metrics stream as they come, so an interrupted run keeps its history

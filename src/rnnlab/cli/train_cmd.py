@@ -110,7 +110,7 @@ def train_command(
     train: Optional[str] = typer.Option(None, "--train", help="Training data: a TSV file (<label>\\t<text>) or imdb:train (required unless --preset or --resume gives it)."),
     preset: Optional[str] = typer.Option(None, help="Start from a named recipe (imdb-best, imdb-boe, imdb-rnn, sample-rnn); other options override it."),
     resume: Optional[Path] = typer.Option(None, help="Continue this interrupted run directory from its last completed epoch."),
-    device: str = typer.Option("cpu", help="cpu | cuda | auto (CUDA when available); CUDA trains with float16 autocast."),
+    device: str = typer.Option("auto", help="auto (CUDA when available) | cpu | cuda; CUDA trains with float16 autocast."),
     threads: Optional[int] = typer.Option(None, help="Torch CPU threads (default $RNNLAB_THREADS or 1: see benchmarks/)."),
     out: Optional[Path] = typer.Option(None, help="Run directory to write (default runs/<model>-<time>)."),
     valid: Optional[str] = typer.Option(None, help="Validation TSV (default: hold out --valid-split of --train)."),
