@@ -14,6 +14,12 @@ from rnnlab.data.tsv import read_tsv
 from rnnlab.errors import InputError, RnnlabError
 
 
+@pytest.fixture(autouse=True)
+def _no_archive_from_the_environment(monkeypatch):
+    """`make test` exports RNNLAB_IMDB_ARCHIVE (the shared copy); these tests choose their own source."""
+    monkeypatch.delenv("RNNLAB_IMDB_ARCHIVE", raising=False)
+
+
 def build_archive(path, extra=True):
     """A small archive with the official layout, plus the parts an importer must skip."""
     files = {
