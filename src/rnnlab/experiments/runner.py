@@ -195,6 +195,36 @@ def snapshot_interrupted(study: Study, spec, seed: int, *, root: Path, source: D
     return rdir
 
 
+def _previous(sdir: Path) -> dict:
+    try:
+        return json.loads((sdir / STUDY_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def gradient_record(study: Study, source: DataSource, seed: int = 1, epochs_scale: float = 1.0,
+                    epochs: int | None = None, previous: dict | None = None) -> dict:
+    """The gradient report of ``study`` (its first run's model, untrained) as a JSON-ready dict.
+
+    ``previous`` (an earlier ``study.json``) is reused when it holds the report for the
+    same model, positions, seed and data, so a resumed study does not compute it again.
+    """
+    spec = study.runs[0]
+    train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed)
+    model = asdict(replace(spec.model, freeze_embeddings=False))
+    key = {"model": model, "positions": list(study.gradient_positions), "seed": seed, "data": source.desc,
+           "batch_size": train_cfg.batch_size, "max_length": train_cfg.max_length}
+    old = (previous or {}).get("gradients") or {}
+    if old.get("rows") and all(old.get(k) == v for k, v in key.items()):
+        return old
+    base = source.prepared(True, train_cfg.max_length, train_cfg.min_freq, train_cfg.max_vocab)
+    t0 = time.perf_counter()
+    df, _ = gradient_report(base, spec.model, study.gradient_positions, seed=seed,
+                            batch_size=train_cfg.batch_size, max_length=train_cfg.max_length)
+    return {**key, "describe": spec.describe().replace("frozen", "fine-tunable"),
+            "seconds": round(time.perf_counter() - t0, 2), "rows": _records(df)}
+
+
 def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, seeds: Sequence[int] = (1,),
               epochs_scale: float = 1.0, epochs: int | None = None, log: Callable | None = print,
               progress: bool = False, skip_existing: bool = False) -> dict:
@@ -209,6 +239,7 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
     root = Path(out)
     sdir = root / study.name
     sdir.mkdir(parents=True, exist_ok=True)
+    previous = _previous(sdir) if skip_existing else None     # read before this run overwrites it
     slog = _tee(sdir / "log.txt", log)
     t_start = time.perf_counter()
     record = {"format": "rnnlab-study", "version": 1, "number": study.number, "name": study.name,
@@ -238,18 +269,12 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
                 record["similarity"].append({"run": entry["name"], "seed": entry["seed"],
                                              "rows": _records(similarity_table(run.model, run.vocab))})
         if study.gradient_positions:
-            spec = study.runs[0]
-            train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seeds[0])
-            base = source.prepared(True, train_cfg.max_length, train_cfg.min_freq, train_cfg.max_vocab)
-            t0 = time.perf_counter()
-            df, _ = gradient_report(base, spec.model, study.gradient_positions, seed=seeds[0],
-                                    batch_size=train_cfg.batch_size, max_length=train_cfg.max_length)
-            record["gradients"] = {"model": asdict(replace(spec.model, freeze_embeddings=False)),
-                                   "describe": spec.describe().replace("frozen", "fine-tunable"),
-                                   "seed": seeds[0], "batch_size": train_cfg.batch_size,
-                                   "seconds": round(time.perf_counter() - t0, 2), "rows": _records(df)}
-            slog(f"gradient report ({spec.model.model}{', bidirectional' if spec.model.bidirectional else ''}):")
-            slog(df.to_string(index=False))
+            record["gradients"] = gradient_record(study, source, seeds[0], epochs_scale, epochs,
+                                                  previous=previous)
+            slog(f"gradient report ({record['gradients']['describe']}):")
+            import pandas as pd
+
+            slog(pd.DataFrame(record["gradients"]["rows"]).to_string(index=False))
         if study.probe_runs:
             models = {}
             for column, sname, rname in study.probe_runs:
