@@ -199,12 +199,11 @@ def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: 
     keeps that prefix, so each variant only runs its suffix, from that state: leave-one-out
     costs about half of classifying every variant from scratch. Suffixes must be non-empty.
     """
-    from torch.nn.utils.rnn import pack_padded_sequence
-
     device = next(model.parameters()).device
     h, c = states if states is not None else _step_states(model, torch.as_tensor(ids, device=device))  # (L, T, H)
     L, _, H = h.shape
     zeros = torch.zeros(L, 1, H, device=device)
+    layers = _single_layers(model.rnn)
     out = np.zeros(len(suffixes), dtype=np.float64)
     for lo in range(0, len(suffixes), batch_size):
         rows = range(lo, min(lo + batch_size, len(suffixes)))
@@ -216,11 +215,17 @@ def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: 
         pick = lambda states: torch.cat([states[:, starts[i] - 1: starts[i]] if starts[i] > 0 else zeros  # noqa
                                          for i in rows], dim=1)  # (L, B, H)
         hx = (pick(h), pick(c)) if c is not None else pick(h)
-        embedded = model.embedding(padded.to(device))                    # (B, S, E)
-        packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
-        _, h_n = model.rnn(packed, hx)                                   # (L, B, H); LSTM: (h, c)
-        if isinstance(h_n, tuple):
-            h_n = h_n[0]
+        # Padded, not packed (PyTorch's CPU kernels run a packed batch step by step with a shrinking
+        # batch, several times slower): padding sits after each suffix's end and a unidirectional
+        # state never looks ahead, so each layer's state at the suffix's last step is exact.
+        x = model.embedding(padded.to(device))                           # (B, S, E)
+        rows_t, last = torch.arange(len(rows), device=device), (lengths - 1).to(device)
+        finals = []
+        for l, layer in enumerate(layers):
+            h0 = hx[0][l:l + 1] if c is not None else hx[l:l + 1]        # (1, B, H)
+            x, _ = layer(x, (h0, hx[1][l:l + 1]) if c is not None else h0)  # (B, S, H)
+            finals.append(x[rows_t, last])                               # (B, H)
+        h_n = torch.stack(finals)                                        # (L, B, H)
         doc = h_n.transpose(0, 1).reshape(len(rows), -1)                 # (B, L*H), as document_embedding
         logits = model.output(torch.relu(model.hidden(doc))).squeeze(1)  # (B,)
         out[lo:lo + len(rows)] = torch.sigmoid(logits).double().cpu().numpy()
