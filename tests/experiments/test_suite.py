@@ -126,3 +126,17 @@ def test_an_interrupted_run_is_resumed_or_reported_as_stopped(tiny_source, tmp_p
     write_report(tmp_path)
     text = (tmp_path / "report.md").read_text()
     assert "2 of 10 (stopped)" in text and "**Incomplete:**" in text
+
+
+def test_probe_commands_on_study_runs(suite):
+    out, _ = suite
+    rnn, boe = out / "01-rnn-vs-boe" / "rnn" / "seed-1", out / "01-rnn-vs-boe" / "boe" / "seed-1"
+    r = CliRunner().invoke(app, ["probe", "contrast", str(rnn), str(boe)])
+    assert r.exit_code == 0, r.output
+    assert "rnn/seed-1" in r.output and "boe/seed-1" in r.output and "0.00e+00" in r.output
+    end = out / "04-telltale-positions" / "end" / "seed-1"
+    r = CliRunner().invoke(app, ["probe", "similarity", str(end), "--pair", "good:bad", "--pair", "<newpos>:boring"])
+    assert r.exit_code == 0, r.output
+    assert "good" in r.output and "<newpos>" in r.output
+    r = CliRunner().invoke(app, ["probe", "similarity", str(end), "--pair", "good-bad"])
+    assert r.exit_code != 0

@@ -26,6 +26,7 @@ from rnnlab.cli import (  # noqa: E402,F401
     demo_cmd,
     study_cmd,
     report_cmd,
+    probe_cmd,
     scratch_cmd,
 )
 

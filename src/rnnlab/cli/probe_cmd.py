@@ -1,0 +1,79 @@
+"""``rnnlab probe contrast RUN...`` and ``rnnlab probe similarity RUN``: probes on any trained runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from rnnlab.cli.app import app
+from rnnlab.cli.common import console, print_df
+
+probe_app = typer.Typer(help="Probes inside trained runs: contrastive predictions, embedding similarity.",
+                        no_args_is_help=True)
+app.add_typer(probe_app, name="probe")
+
+
+def _run_names(runs: list[Path]) -> list[str]:
+    names = [r.name if not r.name.startswith("seed-") else f"{r.parent.name}/{r.name}" for r in runs]
+    return [n if names.count(n) == 1 else str(r) for n, r in zip(names, runs)]
+
+
+def run_contrast(*, runs: list[Path], texts: list[str] | None = None):
+    """P(positive) of the contrastive texts (or ``texts``) for every run, side by side, and the permutation check."""
+    from rnnlab.errors import RnnlabError
+    from rnnlab.probes import CONTRAST_TEXTS, contrastive_predictions, permutation_check
+    from rnnlab.runs import load_run
+
+    if not runs:
+        raise RnnlabError("give at least one run directory")
+    models = {name: load_run(r) for name, r in zip(_run_names(runs), runs)}
+    pairs = [("given", t) for t in texts] if texts else list(CONTRAST_TEXTS)
+    preds = contrastive_predictions(models, pairs)
+    print_df(preds, title="P(positive)")
+    perms = permutation_check(preds)
+    if len(perms):
+        console.print("")
+        print_df(perms, title="|P(a) - P(b)| for texts made of the same words", float_format="{:.2e}")
+    return preds, perms
+
+
+def parse_pairs(pairs: list[str]) -> list[tuple[str, str]]:
+    from rnnlab.errors import RnnlabError
+
+    out = []
+    for p in pairs:
+        a, sep, b = p.partition(":")
+        if not sep or not a or not b:
+            raise RnnlabError(f"--pair takes TOKEN:TOKEN, e.g. '<newneg>:boring'; got {p!r}")
+        out.append((a, b))
+    return out
+
+
+def run_similarity(*, run: Path, pairs: list[str] | None = None):
+    from rnnlab.probes import SIMILARITY_PAIRS, similarity_table
+    from rnnlab.runs import load_run
+
+    r = load_run(run)
+    df = similarity_table(r.model, r.vocab, parse_pairs(pairs) if pairs else SIMILARITY_PAIRS)
+    print_df(df, title="cosine similarity of embedding rows (n/a: a zero vector or a missing token)")
+    return df
+
+
+@probe_app.command("contrast")
+def contrast_command(
+    runs: List[Path] = typer.Argument(..., help="Run directories, shown side by side."),
+    text: Optional[List[str]] = typer.Option(None, help="Texts to use instead of the contrastive set (repeatable)."),
+) -> None:
+    """Contrastive predictions of several runs side by side; permutations of the same words compared."""
+    run_contrast(runs=runs, texts=text)
+
+
+@probe_app.command("similarity")
+def similarity_command(
+    run: Path = typer.Argument(..., help="Run directory."),
+    pair: Optional[List[str]] = typer.Option(None, help="TOKEN:TOKEN (repeatable); default the tell-tale pairs."),
+) -> None:
+    """Cosine similarity of embedding rows of a run (default: <newneg>/<newpos> against each other, boring, outstanding)."""
+    run_similarity(run=run, pairs=pair)
