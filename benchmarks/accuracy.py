@@ -44,6 +44,7 @@ def main(argv=None) -> int:
                 continue  # already done (the job was restarted)
             out = args.runs / f"{name}-seed{seed}"
             load0 = os.getloadavg()
+            cpu0 = time.process_time()
             t0 = time.perf_counter()
             lines: list[str] = []
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
             results["runs"].append({
                 "preset": name, "seed": seed, "test_acc": test["acc"], "test_f1": test["f1"],
                 "valid_acc": best["valid"]["acc"], "best_epoch": best["epoch"], "epochs_run": history[-1]["epoch"],
-                "seconds_total": round(total, 1), "seconds_train": config["meta"].get("train_seconds"),
+                "seconds_total": round(total, 1), "cpu_seconds": round(time.process_time() - cpu0, 1), "seconds_train": config["meta"].get("train_seconds"),
                 "seconds_tokenize": config["meta"].get("tokenize_seconds"), "seconds_test": test.get("seconds"),
                 "loadavg_start": load0, "loadavg_end": os.getloadavg(),
                 "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

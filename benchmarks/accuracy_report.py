@@ -61,12 +61,15 @@ def main() -> int:
         r = json.loads(nb.read_text())
         out.append(f"| NBSVM uni+bigrams (scikit-learn) | `rnnlab baseline nbsvm` | {r['acc']:.2%} (deterministic) | 1 | "
                    f"- | - | {r['seconds_total']:,.0f} | - |")
+        if r.get("note"):
+            out += ["", r["note"]]
     out += ["", "## Per run", "", "| preset | seed | test acc | valid acc (best epoch) | best epoch / epochs run | "
-            "seconds total | train | tokenize | test eval | peak RSS MiB (process) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "seconds total (wall) | CPU seconds | train | tokenize | test eval | peak RSS MiB (process) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         out.append(f"| {r['preset']} | {r['seed']} | {r['test_acc']:.4f} | {r['valid_acc']:.4f} | "
-                   f"{r['best_epoch']} / {r['epochs_run']} | {r['seconds_total']:.0f} | {r['seconds_train']:.0f} | "
+                   f"{r['best_epoch']} / {r['epochs_run']} | {r['seconds_total']:.0f} | {r.get('cpu_seconds', '-')} | "
+                   f"{r['seconds_train']:.0f} | "
                    f"{r['seconds_tokenize']:.1f} | {r['seconds_test']:.0f} | {r['max_rss_mib']:,.0f} |")
     out += ["", "## Recipes", ""]
     seen = set()
