@@ -79,8 +79,8 @@ STUDIES: tuple[Study, ...] = (
                 RunSpec("boe", _rnn(model="boe"), _epochs(100, 5), label="bag of embeddings, frozen"))),
     Study(2, "02-fine-tuning", "RNN with fine-tuned embeddings",
           "Does fine-tuning the embeddings help, and how fast?",
-          "Put the fine-tuned RNN beside the frozen RNN of study 1: training accuracy climbs much faster "
-          "(over a million more trainable weights), while validation accuracy shows how much of that generalises.",
+          "Put the fine-tuned RNN beside the frozen RNN of study 1: compare how fast training accuracy climbs "
+          "(over a million more trainable weights) and how much of it validation accuracy keeps.",
           runs=(RunSpec("rnn-fine-tuned", _rnn(**FINE), _epochs(100, 5), label="RNN, fine-tuned embeddings"),),
           compare_with=(("01-rnn-vs-boe", "rnn"),)),
     Study(3, "03-telltale-frozen", "Tell-tale tokens at the start, frozen embeddings (baseline)",
@@ -91,10 +91,12 @@ STUDIES: tuple[Study, ...] = (
           similarity=True),
     Study(4, "04-telltale-positions", "Tell-tale tokens at the start / end / middle, fine-tuned",
           "Why does a token at the end get learned faster than one at the start?",
-          "Compare validation accuracy per epoch for the three positions, and the gradient report: at the first step the "
-          "loss pushes the rows of a token read last far harder than one read first (its signal passes through fewer "
-          "tanh steps before the output). After training, <newneg> and <newpos> point in opposite directions and "
-          "towards 'boring' / 'outstanding'.",
+          "The validation texts carry the tokens too, so validation accuracy near 1.0 means the token was learned, "
+          "while training accuracy alone can also come from memorising the training texts. Compare validation "
+          "accuracy per epoch for the three positions with the gradient report: before any training, how hard does "
+          "the loss push the rows of a token read last, in the middle, or first (its signal has to pass through every "
+          "later tanh step)? The similarity table shows whether <newneg> and <newpos> moved apart and towards "
+          "'boring' / 'outstanding'.",
           runs=(RunSpec("start", _rnn(**FINE), _epochs(10), "start", label="tokens at the start"),
                 RunSpec("end", _rnn(**FINE), _epochs(10), "end", label="tokens at the end"),
                 RunSpec("middle", _rnn(**FINE), _epochs(10), "middle", label="tokens in the middle")),
@@ -107,8 +109,9 @@ STUDIES: tuple[Study, ...] = (
           similarity=True, gradient_positions=("middle",), compare_with=(("04-telltale-positions", "middle"),)),
     Study(6, "06-adam", "Start position with Adam instead of SGD",
           "Does an adaptive optimizer rescue the hard (start) position?",
-          "Compare with the 'start' run of study 4 (SGD): Adam scales each weight's step by its gradient history, "
-          "so even the tiny gradient reaching the start token moves its embedding.",
+          "Compare with the 'start' run of study 4 (SGD): Adam scales each weight's step by its gradient history, so "
+          "a tiny gradient can still move the start token's row. Validation accuracy (the validation texts carry the "
+          "token too) tells whether the token was learned; training accuracy alone can come from memorisation.",
           runs=(RunSpec("start-adam", _rnn(**FINE), _epochs(10, base=ADAM_TRAIN), "start",
                         label="RNN, Adam, tokens at the start"),),
           similarity=True, compare_with=(("04-telltale-positions", "start"),)),
@@ -124,8 +127,8 @@ STUDIES: tuple[Study, ...] = (
           compare_with=(("04-telltale-positions", "start"), ("04-telltale-positions", "middle"))),
     Study(8, "08-lstm-adam", "LSTM at the start with Adam",
           "Does a gated cell keep the start token's signal alive over hundreds of steps?",
-          "Compare with the plain RNN at the start (studies 4 and 6): the LSTM's additive cell state lets the gradient "
-          "reach the first token.",
+          "Compare with the plain RNN at the start (studies 4 and 6) and with its gradient report: the LSTM's additive "
+          "cell state is meant to let the gradient reach the first token. Validation accuracy near 1.0 means it did.",
           runs=(RunSpec("lstm-start-adam", _rnn(model="lstm", **FINE), _epochs(10, base=ADAM_TRAIN), "start",
                         label="LSTM, Adam, tokens at the start"),),
           similarity=True, gradient_positions=("start",),
