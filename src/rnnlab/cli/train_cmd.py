@@ -149,6 +149,9 @@ def train_command(
     from rnnlab.training import TrainingInterrupted, configure_threads
 
     if threads:
+        import os
+
+        os.environ["RNNLAB_THREADS"] = str(threads)  # fit() configures threads from it
         configure_threads(threads)
     if resume is not None:
         try:
