@@ -118,7 +118,8 @@ class RecurrentClassifier(nn.Module):
 
     def document_embedding(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.embedding(padded_text)                                     # (B, T, E)
-        if embedded.device.type == "cpu" and self.cpu_padded:
+        # the faster path per cell (benchmarks/speed.md): padded for training, and for LSTM inference
+        if embedded.device.type == "cpu" and self.cpu_padded and (torch.is_grad_enabled() or self.cell == "lstm"):
             final, out = self._run_padded(embedded, seq_lengths)                   # (B, L*D*H), (B, T, D*H)
         else:
             final, out = self._run_packed(embedded, seq_lengths)
