@@ -71,6 +71,16 @@ def main() -> int:
                    f"{r['best_epoch']} / {r['epochs_run']} | {r['seconds_total']:.0f} | {r.get('cpu_seconds', '-')} | "
                    f"{r['seconds_train']:.0f} | "
                    f"{r['seconds_tokenize']:.1f} | {r['seconds_test']:.0f} | {r['max_rss_mib']:,.0f} |")
+    out += ["", "Notes:", "",
+            "- The machine was shared (load averages 7-19 during these runs), so wall seconds vary 2-5x with the "
+            "load; the CPU seconds (recorded from the second rnn seed on) are the steadier figure.",
+            "- `imdb-rnn` seed 1 and all `imdb-boe` seeds ran before the CPU padded path and the hand-written "
+            "Elman backward pass were added (they give the same results within 1e-5, only faster); `imdb-rnn` seed 1 "
+            "also shared the CPU with a second copy of the job for most of its run, which inflates its wall time.",
+            "- The validation split depends on the seed, so each seed tokenizes its own split once (cold) unless "
+            "it is already in the token cache; that is the 'tokenize' column.",
+            "- Peak RSS is the maximum resident memory of the Python process so far (it trained the runs listed "
+            "before it in the same process), an upper bound for each run."]
     out += ["", "## Recipes", ""]
     seen = set()
     for r in runs:
