@@ -221,6 +221,9 @@ def gradient_report(prepared, model_config, positions: Sequence[str] = POSITIONS
     from rnnlab.data.batching import family_of, make_loader
     from rnnlab.models import build_model
 
+    from rnnlab.training import configure_threads
+
+    configure_threads()   # one thread unless $RNNLAB_THREADS: two OpenMP threads stall on a busy 2-core machine
     if prepared.valid is None:
         raise ValueError("the gradient report needs validation data")
     cfg = replace(model_config, vocab_size=len(prepared.vocab), embedding_dim=int(prepared.embeddings.shape[1]),

@@ -299,6 +299,9 @@ def run_studies(names: Sequence[str | int] | None = None, *, out: str | Path, da
                 progress: bool = False, source: DataSource | None = None,
                 skip_existing: bool = False) -> list[dict]:
     """Run the named studies (all when ``names`` is None) in order, then write the report for ``out``."""
+    from rnnlab.training import configure_threads
+
+    configure_threads()
     studies = [get_study(n) for n in names] if names else list(STUDIES)
     source = source or DataSource(data, valid, seed=seeds[0], log=log or (lambda *_: None))
     records = [run_study(st, out=out, source=source, seeds=seeds, epochs_scale=epochs_scale, epochs=epochs,
