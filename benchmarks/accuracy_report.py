@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGETS = {"imdb-best": 0.90, "imdb-boe": 0.87, "imdb-rnn": 0.85}
-LABELS = {"imdb-best": "best recurrent", "imdb-boe": "bag of embeddings", "imdb-rnn": "vanilla tanh RNN"}
+TARGETS = {"imdb-best": 0.90, "imdb-bilstm-400": None, "imdb-boe": 0.87, "imdb-rnn": 0.85}
+LABELS = {"imdb-best": "best recurrent", "imdb-bilstm-400": "best recurrent, first recipe (400 tokens)",
+          "imdb-boe": "bag of embeddings", "imdb-rnn": "vanilla tanh RNN"}
 
 
 def describe(model: dict, train: dict) -> str:
@@ -47,15 +48,16 @@ def main() -> int:
     for name, target in TARGETS.items():
         rs = [r for r in runs if r["preset"] == name]
         if not rs:
-            out.append(f"| {LABELS[name]} | `{name}` | not run | 0 | {target:.1%} | - | - | - |")
+            out.append(f"| {LABELS[name]} | `{name}` | not run | 0 | {target or 0:.1%} | - | - | - |")
             continue
         accs = [r["test_acc"] for r in rs]
         mean = statistics.mean(accs)
         std = statistics.stdev(accs) if len(accs) > 1 else 0.0
         secs = statistics.mean(r["seconds_total"] for r in rs)
         loads = statistics.mean(r["loadavg_start"][0] for r in rs)
-        out.append(f"| {LABELS[name]} | `{name}` | {mean:.2%} ± {std:.2%} | {len(rs)} | {target:.0%} | "
-                   f"{'yes' if mean >= target else 'no'} | {secs:,.0f} | {loads:.1f} |")
+        tgt, met = (f"{target:.0%}", "yes" if mean >= target else "no") if target else ("-", "-")
+        out.append(f"| {LABELS[name]} | `{name}` | {mean:.2%} ± {std:.2%} | {len(rs)} | {tgt} | "
+                   f"{met} | {secs:,.0f} | {loads:.1f} |")
     nb = HERE / "results" / "nbsvm.json"
     if nb.exists():
         r = json.loads(nb.read_text())
@@ -79,6 +81,11 @@ def main() -> int:
             "also shared the CPU with a second copy of the job for most of its run, which inflates its wall time.",
             "- The validation split depends on the seed, so each seed tokenizes its own split once (cold) unless "
             "it is already in the token cache; that is the 'tokenize' column.",
+            "- `imdb-best` first cut reviews to 400 tokens (now `imdb-bilstm-400`). Its three test scores "
+            "(89.4%) were below the target, so one variant was tried: whole reviews (max_length 1000), compared on "
+            "the validation split of seed 1 only (best-epoch validation accuracy 0.9032 -> 0.9100, loss 0.2401 -> "
+            "0.2313). It became `imdb-best` and was then run on all three seeds. The test set picked nothing, but the "
+            "decision to look further was prompted by the first recipe's test scores; both are reported.",
             "- Peak RSS is the maximum resident memory of the Python process so far (it trained the runs listed "
             "before it in the same process), an upper bound for each run."]
     out += ["", "## Recipes", ""]
