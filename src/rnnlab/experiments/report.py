@@ -350,6 +350,15 @@ def probes_block(record: dict) -> list[Block]:
     return blocks
 
 
+def _own_seconds(sdir: Path, record: dict) -> float:
+    total = 0.0
+    for e in record.get("runs", []):
+        rd = read_run(sdir / e["path"], e["name"], e["seed"])
+        if rd is not None:
+            total += rd.meta.get("train_seconds", 0.0) or 0.0
+    return total
+
+
 def study_section(root: Path, sdir: Path, record: dict, out: Path) -> list[Block]:
     groups = _group_runs(sdir, record)
     labels = {e["name"]: e.get("describe", e.get("label", "")) for e in record.get("runs", [])}
@@ -374,7 +383,7 @@ def study_section(root: Path, sdir: Path, record: dict, out: Path) -> list[Block
                                  f"validation `{record['data']['valid']}` ({record['data']['valid_examples']:,} texts); "
                                  f"seeds {', '.join(map(str, record['seeds']))}"
                                  + (f"; epochs {scale}" if scale else "")
-                                 + f"; study wall time {record.get('seconds', 0):.0f} s."))
+                                 + f"; training time of this study's runs: {_own_seconds(sdir, record) / 60:.1f} min."))
         blocks.append(summary_table(groups, labels))
         stopped = [f"{name} (seed {r.seed}): after epoch {r.meta['stopped_at_epoch']} of "
                    f"{r.config.get('train', {}).get('epochs')}" for name, runs in groups.items() for r in runs
