@@ -223,14 +223,14 @@ def cells(n_batches: int, threads: list[int]) -> None:
 
 
 # -- 4. inference ----------------------------------------------------------------------------
-def inference(run: Path | None) -> None:
+def inference(run: Path | None, bidirectional: bool = True) -> None:
     from rnnlab.data.batching import EncodedDataset, make_loader
     from rnnlab.data.sources import load_examples
     from rnnlab.data.tokenize import Tokenizer, tokenize_cached
     from rnnlab.runs import load_run
 
     ex = load_examples("imdb:test")
-    if run is not None and (run / "config.json").exists():
+    if bidirectional and run is not None and (run / "config.json").exists():
         r = load_run(run)
         model, vocab, max_length, what = r.model, r.vocab, r.max_length, f"run {run.name}"
     else:
@@ -242,9 +242,12 @@ def inference(run: Path | None) -> None:
         p = get_preset("imdb-best")
         corpus, _ = tokenize_cached([e.text for e in load_examples("imdb:train")])
         vocab = build_vocab_from_corpus(corpus, min_freq=2)
-        model = build_model(ModelConfig(**{**p.model.__dict__, "vocab_size": len(vocab)}), vocab).eval()
-        max_length, what = p.train.max_length, "imdb-best architecture, untrained weights"
-    out(f"## 4. batch inference with the imdb-best LSTM ({what}) on the {len(ex):,} IMDB test reviews")
+        model = build_model(ModelConfig(**{**p.model.__dict__, "vocab_size": len(vocab),
+                                           "bidirectional": bidirectional}), vocab).eval()
+        max_length = p.train.max_length
+        what = ("imdb-best architecture" if bidirectional else "imdb-best made unidirectional") + ", untrained weights"
+    out(f"## 4. batch inference with the {'bidirectional' if bidirectional else 'unidirectional'} LSTM ({what}) "
+        f"on the {len(ex):,} IMDB test reviews")
     out()
     out(f"{load()} at start.")
     out()
@@ -312,6 +315,7 @@ def main(argv=None) -> int:
         cells(args.batches, [int(t) for t in args.threads.split(",")])
     if "inference" not in skip:
         inference(args.run)
+        inference(None, bidirectional=False)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 
