@@ -82,7 +82,10 @@ def test_running_probability_is_refused_for_bidirectional_and_bag_models(vocab_a
                                 dict(model="rnn", layers=2), dict(model="gru", bidirectional=True, layers=2),
                                 dict(model="rnn", activation="relu"), dict(model="boe"),
                                 dict(model="lstm", pooling="final+max+mean"),
-                                dict(model="gru", bidirectional=True, pooling="final+max+mean")])
+                                dict(model="gru", bidirectional=True, pooling="final+max+mean"),
+                                # one-layer bidirectional: variants share both ends' states
+                                dict(model="gru", bidirectional=True), dict(model="lstm", bidirectional=True),
+                                dict(model="rnn", bidirectional=True, activation="relu")])
 def test_leave_one_out_equals_classifying_each_variant(vocab_and_vectors, kw):
     vocab, _ = vocab_and_vectors
     model = _model(vocab_and_vectors, **kw)
@@ -182,3 +185,14 @@ def test_trace_run_uses_the_runs_tokenizer_vocabulary_and_length(trained_runs, n
                                                               run.max_length)[0]), abs=1e-6)
     assert (t.running is not None) == (name == "lstm")
     assert t.labels == run.labels
+
+
+def test_one_layer_bidirectional_leave_one_out_starts_from_both_ends(vocab_and_vectors):
+    """The fast path is taken exactly for one-layer bidirectional final-state models."""
+    from rnnlab.trace import _shares_both_ends
+
+    assert _shares_both_ends(_model(vocab_and_vectors, model="lstm", bidirectional=True))
+    assert not _shares_both_ends(_model(vocab_and_vectors, model="lstm", bidirectional=True, layers=2))
+    assert not _shares_both_ends(_model(vocab_and_vectors, model="gru", bidirectional=True,
+                                        pooling="final+max+mean"))
+    assert not _shares_both_ends(_model(vocab_and_vectors, model="gru"))

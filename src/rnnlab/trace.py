@@ -232,6 +232,88 @@ def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: 
     return out
 
 
+def _shares_both_ends(model) -> bool:
+    """A one-layer bidirectional model with final-state pooling: a leave-one-out variant keeps the
+    forward state of the prefix before the change and the backward state of the suffix after it."""
+    rnn = getattr(model, "rnn", None)
+    return (rnn is not None and rnn.bidirectional and rnn.num_layers == 1 and _pooling(model) == "final")
+
+
+def _direction(rnn: nn.RNNBase, reverse: bool) -> nn.RNNBase:
+    """A single-direction module sharing layer 0's forward or backward weights of ``rnn`` (no copies)."""
+    extra = {"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}
+    module = type(rnn)(rnn.input_size, rnn.hidden_size, num_layers=1, bias=rnn.bias, batch_first=True, **extra)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        source = f"{name}_l0" + ("_reverse" if reverse else "")
+        if hasattr(rnn, source):
+            setattr(module, f"{name}_l0", getattr(rnn, source))
+    return module
+
+
+def _direction_states(module: nn.RNNBase, x: torch.Tensor):
+    """State after every step of one sequence x (1, T, E): h (T, H) and, for an LSTM, c (T, H)."""
+    if not isinstance(module, nn.LSTM):
+        out, _ = module(x)                                        # (1, T, H): the state is the output
+        return out[0], None
+    hs, cs, hx = [], [], None
+    for t in range(x.shape[1]):                                   # nn.LSTM gives c only at the end
+        _, hx = module(x[:, t:t + 1], hx)                         # (1, 1, H) each
+        hs.append(hx[0][0, 0])
+        cs.append(hx[1][0, 0])
+    return torch.stack(hs), torch.stack(cs)
+
+
+def _finals_from(module, embedding, states, shared: np.ndarray, suffixes: list[np.ndarray], pad_index: int):
+    """Final state of ``module`` for each variant: start from the state after ``shared[k]`` steps of
+    ``states`` (zeros for none) and read ``suffixes[k]`` (may be empty: the start state is final)."""
+    h_all, c_all = states                                         # (T, H) each (c None unless LSTM)
+    H = h_all.shape[1]
+    zero = h_all.new_zeros(H)
+    pick = lambda all_, k: all_[shared[k] - 1] if shared[k] > 0 else zero  # noqa: E731
+    h0 = torch.stack([pick(h_all, k) for k in range(len(suffixes))])       # (B, H)
+    c0 = torch.stack([pick(c_all, k) for k in range(len(suffixes))]) if c_all is not None else None
+    finals = h0.clone()
+    rows = [k for k, sfx in enumerate(suffixes) if len(sfx)]
+    if rows:
+        lengths = torch.tensor([len(suffixes[k]) for k in rows])
+        padded = torch.full((len(rows), int(lengths.max())), pad_index, dtype=torch.int64)
+        for j, k in enumerate(rows):
+            padded[j, : len(suffixes[k])] = torch.as_tensor(suffixes[k])
+        hx = h0[rows][None] if c0 is None else (h0[rows][None], c0[rows][None])  # (1, B, H)
+        # Padding sits after each suffix's end and one direction never looks ahead: exact finals.
+        out, _ = module(embedding(padded.to(h0.device)), hx)     # (B, S, H)
+        finals[rows] = out[torch.arange(len(rows)), lengths - 1]
+    return finals
+
+
+@torch.no_grad()
+def _both_ends_probabilities(model, ids: np.ndarray, changes: list[tuple[np.ndarray, np.ndarray]],
+                             pad_index: int = 1, batch_size: int = 128) -> np.ndarray:
+    """Probabilities of variants of ``ids`` that change position ``i`` only, for a one-layer
+    bidirectional model: the forward direction starts from the state after ``ids[:i]`` and reads the
+    new middle plus ``ids[i+1:]``; the backward direction starts from its state after reading
+    ``ids[i+1:]`` (from the end) and reads the new middle plus ``ids[:i]`` reversed. Each variant
+    costs n + 1 steps instead of 2n. ``changes[i]`` is the middle that replaces token ``i`` (empty: removal).
+    """
+    n = len(ids)
+    device = next(model.parameters()).device
+    fwd, bwd = _direction(model.rnn, False), _direction(model.rnn, True)
+    x = model.embedding(torch.as_tensor(ids, device=device)[None])           # (1, n, E)
+    f_states = _direction_states(fwd, x)                                      # after ids[:t+1]
+    b_states = _direction_states(bwd, x.flip(1))                              # after ids[n-1-t:] (from the end)
+    out = np.zeros(len(changes), dtype=np.float64)
+    for lo in range(0, len(changes), batch_size):
+        idx = np.arange(lo, min(lo + batch_size, len(changes)))
+        f_suffix = [np.concatenate([changes[i], ids[i + 1:]]).astype(np.int64) for i in idx]
+        b_suffix = [np.concatenate([changes[i][::-1], ids[:i][::-1]]).astype(np.int64) for i in idx]
+        h_f = _finals_from(fwd, model.embedding, f_states, idx, f_suffix, pad_index)          # (B, H)
+        h_b = _finals_from(bwd, model.embedding, b_states, n - 1 - idx, b_suffix, pad_index)  # (B, H)
+        doc = torch.cat([h_f, h_b], dim=1)                       # (B, 2H): forward, backward, as h_n
+        logits = model.output(torch.relu(model.hidden(doc))).squeeze(1)
+        out[idx] = torch.sigmoid(logits).double().cpu().numpy()
+    return out
+
+
 def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
               base: float | None = None, states=None) -> np.ndarray:
     """``p(text) - p(text with token i replaced by <unk>)`` for every ``i``, as one batch."""
@@ -241,6 +323,9 @@ def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
     if _shares_prefix(model):  # variant i = prefix ids[:i] (shared state) + [<unk>] + ids[i+1:]
         suffixes = [np.concatenate([[unk_index], ids[i + 1:]]) for i in range(n)]
         return base - _suffix_probabilities(model, ids, np.arange(n), suffixes, pad_index, states=states)
+    if _shares_both_ends(model):
+        unk = np.asarray([unk_index], dtype=np.int64)
+        return base - _both_ends_probabilities(model, ids, [unk] * n, pad_index)
     variants = np.tile(ids, (n, 1))                              # (n, n)
     variants[np.arange(n), np.arange(n)] = unk_index
     return base - _probabilities(model, list(variants), pad_index)
@@ -259,6 +344,8 @@ def removal(model, ids: np.ndarray, pad_index: int = 1, base: float | None = Non
                                            pad_index, states=states)
         probs[-1] = running_probabilities(model, [ids[:-1]], pad_index)[0][-1]
         return base - probs
+    if _shares_both_ends(model) and n > 1:
+        return base - _both_ends_probabilities(model, ids, [np.zeros(0, dtype=np.int64)] * n, pad_index)
     keep = ~np.eye(n, dtype=bool)                                # row i drops position i
     variants = np.broadcast_to(ids, (n, n))[keep].reshape(n, n - 1)  # (n, n-1)
     return base - _probabilities(model, list(variants), pad_index)
