@@ -8,7 +8,7 @@ reruns them over three seeds and records the test accuracy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rnnlab.config import ModelConfig, TrainConfig
 
@@ -25,6 +25,10 @@ class Preset:
 
 
 _IMDB = {"train": "imdb:train", "test": "imdb:test", "valid_split": 0.1}
+_BILSTM = ModelConfig(model="lstm", recurrent_dim=64, hidden_dim=64, bidirectional=True, freeze_embeddings=False,
+                      dropout=0.3, pooling="final+max+mean")
+_BILSTM_TRAIN = TrainConfig(optimizer="adam", lr=2e-3, epochs=3, batch_size=64, max_length=1000, min_freq=2,
+                            clip_grad=1.0, patience=2, lr_schedule="linear", print_every=100)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -33,19 +37,15 @@ PRESETS: dict[str, Preset] = {
             "imdb-best",
             "Bidirectional LSTM over whole reviews (up to 1,000 tokens), fine-tuned GloVe 50d, final state + max + "
             "mean pooling, dropout, Adam.",
-            ModelConfig(model="lstm", recurrent_dim=64, hidden_dim=64, bidirectional=True, freeze_embeddings=False,
-                        dropout=0.3, pooling="final+max+mean"),
-            TrainConfig(optimizer="adam", lr=2e-3, epochs=3, batch_size=64, max_length=1000, min_freq=2,
-                        clip_grad=1.0, patience=2, lr_schedule="linear", print_every=100),
+            _BILSTM,
+            _BILSTM_TRAIN,
             dict(_IMDB),
         ),
         Preset(
             "imdb-bilstm-400",
             "imdb-best with reviews cut to their first 400 tokens (the first recipe; lower validation accuracy).",
-            ModelConfig(model="lstm", recurrent_dim=64, hidden_dim=64, bidirectional=True, freeze_embeddings=False,
-                        dropout=0.3, pooling="final+max+mean"),
-            TrainConfig(optimizer="adam", lr=2e-3, epochs=3, batch_size=64, max_length=400, min_freq=2,
-                        clip_grad=1.0, patience=2, lr_schedule="linear", print_every=100),
+            _BILSTM,
+            replace(_BILSTM_TRAIN, max_length=400),
             dict(_IMDB),
         ),
         Preset(
