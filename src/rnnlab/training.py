@@ -88,6 +88,19 @@ def evaluate(model, dataloader: Iterable, device: str | torch.device = "cpu") ->
             "confusion": [[tn, fp], [fn, tp]]}  # rows: gold neg, gold pos; columns: predicted neg, pos
 
 
+def evaluate_examples(model, vocab, examples, *, max_length: int | None = None, batch_size: int = 256,
+                      progress: bool = False) -> dict[str, Any]:
+    """:func:`evaluate` on labelled examples: tokenized through the cache, batched by length."""
+    from rnnlab.data.batching import EncodedDataset, make_loader
+    from rnnlab.data.tokenize import tokenize_cached
+
+    corpus, _ = tokenize_cached([e.text for e in examples], progress=progress)
+    ds = EncodedDataset(corpus.encode(vocab), [e.label for e in examples], max_length)
+    family = "boe" if getattr(model, "family", "") == "boe" else "recurrent"
+    loader = make_loader(ds, family, batch_size, shuffle=False, pad_index=vocab.pad_index)
+    return evaluate(model, loader, next(model.parameters()).device)
+
+
 def test(model, dataloader: Iterable) -> dict[str, float]:
     """Classic API: ``{"acc": ..., "loss": ...}`` of ``model`` on ``dataloader``."""
     m = evaluate(model, dataloader)

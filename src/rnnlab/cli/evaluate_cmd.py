@@ -11,18 +11,13 @@ from rnnlab.cli.common import console
 
 
 def run_evaluate(*, run: Path, data: str, batch_size: int = 256) -> dict:
-    from rnnlab.data.batching import EncodedDataset, family_of, make_loader
     from rnnlab.data.sources import load_examples
-    from rnnlab.data.tokenize import tokenize_cached
     from rnnlab.runs import load_run
-    from rnnlab.training import evaluate
+    from rnnlab.training import evaluate_examples
 
     r = load_run(run)
-    examples = load_examples(data, r.labels)
-    corpus, _ = tokenize_cached([e.text for e in examples])
-    ds = EncodedDataset(corpus.encode(r.vocab), [e.label for e in examples], r.max_length)
-    return evaluate(r.model, make_loader(ds, family_of(r.model_config.model), batch_size, shuffle=False,
-                                         pad_index=r.vocab.pad_index))
+    return evaluate_examples(r.model, r.vocab, load_examples(data, r.labels), max_length=r.max_length,
+                             batch_size=batch_size)
 
 
 def format_metrics(m: dict, labels=("neg", "pos")) -> str:

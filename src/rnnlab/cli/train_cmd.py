@@ -22,10 +22,9 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
     ``resume=True`` continues the interrupted run in ``out`` from its checkpoint
     (see :func:`resume_train`, which also restores the options it was started with).
     """
-    from rnnlab.data.batching import family_of, make_loader
     from rnnlab.data.sources import load_examples
     from rnnlab.runs import CONFIG, read_config
-    from rnnlab.training import evaluate, fit, split_validation
+    from rnnlab.training import evaluate_examples, fit, split_validation
 
     log = log or console.print
     train_examples = load_examples(train, labels, clean=not raw_text)
@@ -48,17 +47,11 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
     if not from_env().is_main:
         return model, history, None
     if test:
-        from rnnlab.data.batching import EncodedDataset
-        from rnnlab.data.tokenize import tokenize_cached
         import json
 
-        test_examples = load_examples(test, labels, clean=not raw_text)
-        corpus, _ = tokenize_cached([e.text for e in test_examples], progress=progress)
-        ds = EncodedDataset(corpus.encode(prepared.vocab), [e.label for e in test_examples],
-                            train_config.max_length)
         t0 = time.perf_counter()
-        m = evaluate(model, make_loader(ds, family_of(model_config.model), 256, shuffle=False,
-                                        pad_index=prepared.vocab.pad_index), next(model.parameters()).device)
+        m = evaluate_examples(model, prepared.vocab, load_examples(test, labels, clean=not raw_text),
+                              max_length=train_config.max_length, progress=progress)
         m["seconds"] = round(time.perf_counter() - t0, 2)
         log(f"test: accuracy {m['acc']:.4f}, loss {m['loss']:.4f}, F1 {m['f1']:.4f} on {m['n']:,} texts")
         config = read_config(out)
