@@ -14,7 +14,7 @@ Sections (each can be skipped, see --help):
 3. tokens per second for training and inference for each cell (rnn, lstm, gru; uni-
    and bidirectional) on bucketed full-IMDB batches, packed (what rnnlab runs) and
    plain padded input, with 1 and 2 threads.
-4. batch inference with the imdb-best LSTM: reviews per second.
+4. batch inference with the imdb-bilstm-64 LSTM (imdb-best before it went to 96 units): reviews per second.
 
 The machine load (``os.getloadavg``) is recorded before and after each section: the
 machine is shared, so absolute seconds are noisy and the ratios are what to read.
@@ -239,13 +239,13 @@ def inference(run: Path | None, bidirectional: bool = True) -> None:
         from rnnlab.models import build_model
         from rnnlab.presets import get_preset
 
-        p = get_preset("imdb-best")
+        p = get_preset("imdb-bilstm-64")
         corpus, _ = tokenize_cached([e.text for e in load_examples("imdb:train")])
         vocab = build_vocab_from_corpus(corpus, min_freq=2)
         model = build_model(ModelConfig(**{**p.model.__dict__, "vocab_size": len(vocab),
                                            "bidirectional": bidirectional}), vocab).eval()
         max_length = p.train.max_length
-        what = ("imdb-best architecture" if bidirectional else "imdb-best made unidirectional") + ", untrained weights"
+        what = ("imdb-bilstm-64 architecture" if bidirectional else "imdb-bilstm-64 made unidirectional") + ", untrained weights"
     out(f"## 4. batch inference with the {'bidirectional' if bidirectional else 'unidirectional'} LSTM ({what}) "
         f"on the {len(ex):,} IMDB test reviews")
     out()
@@ -292,7 +292,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batches", type=int, default=20, help="batches per cell in section 3")
     ap.add_argument("--threads", default="1,2", help="thread counts for section 3")
     ap.add_argument("--run", type=Path, default=Path("/tmp/rnnlab-accuracy-runs/imdb-best-seed1"),
-                    help="a trained imdb-best run for section 4 (else the untrained architecture)")
+                    help="a trained imdb-bilstm-64 run for section 4 (else the untrained architecture)")
     ap.add_argument("--skip", default="", help="comma-separated sections to skip: naive,tokenize,cells,inference")
     args = ap.parse_args(argv)
     from rnnlab.training import configure_threads
