@@ -31,6 +31,7 @@ class ModelConfig:
     freeze_embeddings: bool = True
     dropout: float = 0.0             # on the document embedding (and between stacked layers)
     pooling: str = "final"           # recurrent: final states only, or also max and mean over time
+    num_classes: int = 2             # 2: one logit and a sigmoid (the classic shape); k > 2: k logits, softmax
 
     def __post_init__(self):
         if self.model not in MODEL_TYPES:
@@ -42,12 +43,19 @@ class ModelConfig:
         for name in ("embedding_dim", "hidden_dim", "recurrent_dim", "layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {self.num_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def recurrent(self) -> bool:
         return self.model != "boe"
+
+    @property
+    def num_outputs(self) -> int:
+        """Width of the output layer: one logit for two classes, one per class otherwise."""
+        return 1 if self.num_classes == 2 else self.num_classes
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ def build_model(config: ModelConfig, vocab, embeddings: torch.Tensor | None = No
         embeddings = torch.zeros(config.vocab_size or len(vocab), config.embedding_dim)
     if config.model == "boe":
         return BagOfEmbeddingsBinaryClassifier(vocab, embeddings, config.hidden_dim,
-                                               config.freeze_embeddings, config.dropout)
+                                               config.freeze_embeddings, config.dropout, config.num_classes)
     return RecurrentClassifier(vocab, embeddings, config.recurrent_dim, config.hidden_dim,
                                config.freeze_embeddings, config.model, config.activation,
-                               config.layers, config.bidirectional, config.dropout, config.pooling)
+                               config.layers, config.bidirectional, config.dropout, config.pooling,
+                               config.num_classes)
 
 
 def config_of(model) -> ModelConfig:
@@ -31,9 +32,10 @@ def config_of(model) -> ModelConfig:
     dropout = model.dropout.p
     if isinstance(model, BagOfEmbeddingsBinaryClassifier):
         return ModelConfig(model="boe", vocab_size=V, embedding_dim=E, hidden_dim=model.hidden.out_features,
-                           freeze_embeddings=frozen, dropout=dropout)
+                           freeze_embeddings=frozen, dropout=dropout, num_classes=getattr(model, "num_classes", 2))
     rnn = model.rnn
     return ModelConfig(model=model.cell, vocab_size=V, embedding_dim=E, hidden_dim=model.hidden.out_features,
                        recurrent_dim=rnn.hidden_size, activation=getattr(rnn, "nonlinearity", "tanh"),
                        layers=rnn.num_layers, bidirectional=rnn.bidirectional, freeze_embeddings=frozen,
-                       dropout=dropout, pooling=getattr(model, "pooling", "final"))
+                       dropout=dropout, pooling=getattr(model, "pooling", "final"),
+                       num_classes=getattr(model, "num_classes", 2))

@@ -16,7 +16,7 @@ class BagOfEmbeddingsBinaryClassifier(nn.Module):
     family = "boe"
 
     def __init__(self, vocab, embeddings: torch.Tensor, hidden_dim: int, freeze_embeddings: bool = True,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, num_classes: int = 2):
         super().__init__()
         V, E = embeddings.shape
         if vocab is not None and len(vocab) != V:
@@ -26,18 +26,24 @@ class BagOfEmbeddingsBinaryClassifier(nn.Module):
                                                          mode="mean")
         self.dropout = nn.Dropout(dropout)
         self.hidden = nn.Linear(E, hidden_dim)
-        self.output = nn.Linear(hidden_dim, 1)
+        self.num_classes = num_classes
+        self.output = nn.Linear(hidden_dim, 1 if num_classes == 2 else num_classes)
         # Trained on logits (numerically stable); forward() still returns probabilities.
-        self.loss_function = nn.BCEWithLogitsLoss()
+        self.loss_function = nn.BCEWithLogitsLoss() if num_classes == 2 else nn.CrossEntropyLoss()
 
     def document_embedding(self, text: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         return self.embedding(text, offsets)          # (B, E): the mean vector of each text
 
+    def head(self, doc: torch.Tensor) -> torch.Tensor:
+        """Document embeddings (..., E) -> logits: (...) for two classes, (..., k) for k."""
+        hidden = torch.relu(self.hidden(self.dropout(doc)))         # (..., hidden)
+        out = self.output(hidden)                                    # (..., O)
+        return out.squeeze(-1) if self.num_classes == 2 else out
+
     def forward_logits(self, text: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        doc = self.dropout(self.document_embedding(text, offsets))  # (B, E)
-        hidden = torch.relu(self.hidden(doc))                        # (B, hidden)
-        return self.output(hidden).squeeze(1)                        # (B,)
+        return self.head(self.document_embedding(text, offsets))     # (B,) or (B, k)
 
     def forward(self, text: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        """Probability of the positive class for each text: (B,)."""
-        return torch.sigmoid(self.forward_logits(text, offsets))
+        """Two classes: probability of the positive class (B,); k classes: probabilities (B, k)."""
+        logits = self.forward_logits(text, offsets)
+        return torch.sigmoid(logits) if self.num_classes == 2 else torch.softmax(logits, dim=-1)

@@ -83,7 +83,7 @@ class RecurrentClassifier(nn.Module):
     def __init__(self, vocab, embeddings: torch.Tensor, recurrent_dim: int, hidden_dim: int,
                  freeze_embeddings: bool = True, cell: str = "rnn", recurrent_activation: str = "tanh",
                  recurrent_layers: int = 1, recurrent_bidirectional: bool = False, dropout: float = 0.0,
-                 pooling: str = "final"):
+                 pooling: str = "final", num_classes: int = 2):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
@@ -113,8 +113,9 @@ class RecurrentClassifier(nn.Module):
             self.doc_dim += 2 * recurrent_dim * directions
         self.dropout = nn.Dropout(dropout)
         self.hidden = nn.Linear(self.doc_dim, hidden_dim)
-        self.output = nn.Linear(hidden_dim, 1)
-        self.loss_function = nn.BCEWithLogitsLoss()
+        self.num_classes = num_classes
+        self.output = nn.Linear(hidden_dim, 1 if num_classes == 2 else num_classes)
+        self.loss_function = nn.BCEWithLogitsLoss() if num_classes == 2 else nn.CrossEntropyLoss()
 
     def document_embedding(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.embedding(padded_text)                                     # (B, T, E)
@@ -184,14 +185,19 @@ class RecurrentClassifier(nn.Module):
                 x = torch.nn.functional.dropout(x, rnn.dropout, training=True)
         return torch.cat(finals, dim=1), x                                         # (B, L*D*H), (B, T, D*H)
 
+    def head(self, doc: torch.Tensor) -> torch.Tensor:
+        """Document embeddings (..., doc_dim) -> logits: (...) for two classes, (..., k) for k."""
+        hidden = torch.relu(self.hidden(self.dropout(doc)))                     # (..., hidden)
+        out = self.output(hidden)                                               # (..., O)
+        return out.squeeze(-1) if self.num_classes == 2 else out
+
     def forward_logits(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
-        doc = self.dropout(self.document_embedding(padded_text, seq_lengths))  # (B, L*D*H)
-        hidden = torch.relu(self.hidden(doc))                                   # (B, hidden)
-        return self.output(hidden).squeeze(1)                                   # (B,)
+        return self.head(self.document_embedding(padded_text, seq_lengths))    # (B,) or (B, k)
 
     def forward(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
-        """Probability of the positive class for each text: (B,)."""
-        return torch.sigmoid(self.forward_logits(padded_text, seq_lengths))
+        """Two classes: probability of the positive class (B,); k classes: probabilities (B, k)."""
+        logits = self.forward_logits(padded_text, seq_lengths)
+        return torch.sigmoid(logits) if self.num_classes == 2 else torch.softmax(logits, dim=-1)
 
 
 class RNNClassifier(RecurrentClassifier):

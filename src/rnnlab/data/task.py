@@ -1,0 +1,121 @@
+"""The task: which labels, in which order, and how a model's outputs become decisions.
+
+One object answers every question that used to be written as ``p > 0.5`` or
+``("neg", "pos")`` across the code:
+
+- **two classes** keep the classic shape: one output (a logit), the sigmoid gives
+  the probability of ``labels[1]``, the loss is binary cross-entropy and the
+  targets are floats (0.0 / 1.0);
+- **k > 2 classes** use k outputs, softmax probabilities, cross-entropy and
+  integer targets.
+
+``probabilities`` always returns one column per class (rows sum to 1), so code
+that shows or compares predictions never needs to know which case it is in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from rnnlab.errors import RnnlabError
+
+
+@dataclass(frozen=True)
+class Task:
+    """Classification into ``labels`` (index = class id)."""
+
+    labels: tuple[str, ...]
+
+    def __post_init__(self):
+        labels = tuple(str(x) for x in self.labels)
+        object.__setattr__(self, "labels", labels)
+        if len(labels) < 2:
+            raise RnnlabError(f"a task needs at least two labels, got {len(labels)} ({', '.join(labels) or 'none'})")
+        seen: set[str] = set()
+        for name in labels:
+            if not name.strip():
+                raise RnnlabError("a label name is empty")
+            if name in seen:
+                raise RnnlabError(f"label {name!r} is listed twice; every label needs its own name")
+            seen.add(name)
+
+    # -- shape --------------------------------------------------------------------------
+    @property
+    def k(self) -> int:
+        """Number of classes."""
+        return len(self.labels)
+
+    @property
+    def binary(self) -> bool:
+        return self.k == 2
+
+    @property
+    def num_outputs(self) -> int:
+        """Width of the model's output layer: 1 logit for two classes, else one per class."""
+        return 1 if self.binary else self.k
+
+    @classmethod
+    def from_labels(cls, observed: Iterable[str], order: Sequence[str] | None = None) -> "Task":
+        """The task for training data whose labels are ``observed``.
+
+        ``order`` (``--labels a,b,c``) fixes the class ids; otherwise the sorted set of
+        observed labels does. A training set with a single class is refused.
+        """
+        seen = set(observed)
+        if order is not None:
+            task = cls(tuple(order))
+            unknown = sorted(seen - set(task.labels))
+            if unknown:
+                raise RnnlabError(f"label {unknown[0]!r} is not in --labels {','.join(task.labels)}")
+            return task
+        if len(seen) < 2:
+            raise RnnlabError(f"the training data holds a single class ({', '.join(sorted(seen)) or 'none'}); "
+                              "a classifier needs at least two")
+        return cls(tuple(sorted(seen)))
+
+    def index(self, label: str) -> int:
+        try:
+            return self.labels.index(label)
+        except ValueError:
+            raise RnnlabError(f"unknown label {label!r}; expected one of {'|'.join(self.labels)}") from None
+
+    # -- what the model's outputs mean ----------------------------------------------------
+    def targets(self, ids) -> torch.Tensor:
+        """Class ids as the loss wants them: float (B,) for two classes, int64 (B,) for k."""
+        t = torch.as_tensor(np.asarray(ids))
+        return t.to(torch.float32) if self.binary else t.to(torch.int64)
+
+    def loss_function(self, reduction: str = "mean") -> torch.nn.Module:
+        """On logits: ``BCEWithLogitsLoss`` for two classes, ``CrossEntropyLoss`` for k."""
+        if self.binary:
+            return torch.nn.BCEWithLogitsLoss(reduction=reduction)
+        return torch.nn.CrossEntropyLoss(reduction=reduction)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B,) or (B, 1) logits of two classes, or (B, k) -> (B, k) probabilities, rows summing to 1."""
+        if self.binary:
+            p = torch.sigmoid(logits.reshape(logits.shape[0], -1)[:, 0] if logits.dim() > 1 else logits)
+            return torch.stack([1 - p, p], dim=-1)
+        return torch.softmax(logits, dim=-1)
+
+    def predict(self, logits: torch.Tensor) -> torch.Tensor:
+        """Class ids (B,): logit > 0 for two classes (p > 0.5), argmax for k."""
+        if self.binary:
+            flat = logits.reshape(logits.shape[0], -1)[:, 0] if logits.dim() > 1 else logits
+            return (flat > 0).to(torch.int64)
+        return logits.argmax(dim=-1)
+
+    def to_dict(self) -> dict:
+        return {"labels": list(self.labels)}
+
+
+def binary_task() -> Task:
+    """The classic IMDB task: ``neg`` (0) and ``pos`` (1)."""
+    return Task(("neg", "pos"))
+
+
+__all__ = ["Task", "binary_task"]
