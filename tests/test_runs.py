@@ -42,7 +42,7 @@ def test_save_load_round_trip_gives_the_same_predictions(run_dir):
     from rnnlab.inspect import predict_proba
 
     direct = predict_proba(model, run.vocab, TEXTS, max_length=80)
-    assert df["prob"].tolist() == pytest.approx(direct.tolist(), abs=1e-7)
+    assert df["p(pos)"].tolist() == pytest.approx(direct.tolist(), abs=1e-7)
 
 
 def copy_run(src, dst):

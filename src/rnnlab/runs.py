@@ -59,6 +59,20 @@ class Run:
 
         return Tokenizer(**self.meta.get("tokenizer", {}))
 
+    @property
+    def task(self):
+        """The run's :class:`~rnnlab.data.task.Task` (its labels, in class-id order)."""
+        return self.pipeline.task
+
+    @property
+    def pipeline(self):
+        """The run's :class:`~rnnlab.data.pipeline.TextPipeline`: how it turns text into ids (as in training)."""
+        from rnnlab.data.pipeline import TextPipeline
+
+        saved = self.meta.get("pipeline") or {"tokenizer": self.meta.get("tokenizer", {}),
+                                              "max_length": self.max_length}  # runs written before pipelines
+        return TextPipeline.from_dict({**saved, "labels": self.labels or ["neg", "pos"]}, self.vocab)
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename: a crash leaves the old file intact."""

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from rnnlab.config import ModelConfig, TrainConfig, replace
+from rnnlab.data.tokenize import tokenize_cached
 
 Log = Callable[[str], None]
 
@@ -62,43 +63,59 @@ def _to(device, *tensors):
     return [t.to(device, non_blocking=True) for t in tensors]
 
 
+def _targets(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Batches carry float class ids; k-class logits (B, k) want them as int64 for cross-entropy."""
+    return labels.long() if logits.dim() > 1 else labels
+
+
+def model_task(model, labels: Sequence[str] | None = None):
+    """The :class:`~rnnlab.data.task.Task` of ``model``: ``labels`` when given, else ``neg``/``pos`` for
+    two classes and ``"0"``..``"k-1"`` for k."""
+    from rnnlab.data.task import Task, binary_task
+
+    if labels is not None:
+        return Task(tuple(labels))
+    k = getattr(getattr(model, "rnnlab_module", model), "num_classes", 2)
+    return binary_task() if k == 2 else Task(tuple(str(i) for i in range(k)))
+
+
 @torch.no_grad()
-def evaluate(model, dataloader: Iterable, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Accuracy, mean loss, precision, recall, F1 and the confusion matrix over a loader."""
+def evaluate(model, dataloader: Iterable, device: str | torch.device = "cpu",
+             labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """Accuracy, mean loss and :meth:`Task.metrics <rnnlab.data.task.Task.metrics>` over a loader.
+
+    Two classes: the loss is binary cross-entropy on one logit (``precision``/``recall``/``f1``
+    are those of ``labels[1]``); k classes: cross-entropy on k logits, plus ``macro_f1``.
+    ``labels`` names the classes (default: :func:`model_task`).
+    """
+    task = model_task(model, labels)
     was_training = model.training
     model.eval()
-    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="sum")
-    total_loss, tp, fp, tn, fn = 0.0, 0, 0, 0, 0
-    for labels, text, extra in dataloader:
-        labels, text, extra = _to(device, labels, text, extra)
+    loss_fn = task.loss_function(reduction="sum")
+    total_loss, gold, pred = 0.0, [], []
+    for labels_, text, extra in dataloader:
+        labels_, text, extra = _to(device, labels_, text, extra)
         with torch.autocast("cuda", dtype=torch.float16, enabled=torch.device(device).type == "cuda"):
             logits = _logits(model, text, extra).float()
-        total_loss += float(loss_fn(logits, labels))
-        pred = logits > 0
-        gold = labels > 0.5
-        tp += int((pred & gold).sum()); fp += int((pred & ~gold).sum())
-        tn += int((~pred & ~gold).sum()); fn += int((~pred & gold).sum())
+        total_loss += float(loss_fn(logits, _targets(logits, labels_)))
+        pred.append(task.predict(logits).cpu())
+        gold.append(labels_.long().cpu())
     model.train(was_training)
-    n = tp + fp + tn + fn
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"acc": (tp + tn) / n if n else float("nan"), "loss": total_loss / n if n else float("nan"),
-            "precision": precision, "recall": recall, "f1": f1, "n": n,
-            "confusion": [[tn, fp], [fn, tp]]}  # rows: gold neg, gold pos; columns: predicted neg, pos
+    m = task.metrics(torch.cat(gold).numpy() if gold else [], torch.cat(pred).numpy() if pred else [])
+    m["loss"] = total_loss / m["n"] if m["n"] else float("nan")
+    return m
 
 
-def evaluate_examples(model, vocab, examples, *, max_length: int | None = None, batch_size: int = 256,
-                      progress: bool = False) -> dict[str, Any]:
-    """:func:`evaluate` on labelled examples: tokenized through the cache, batched by length."""
-    from rnnlab.data.batching import EncodedDataset, make_loader
-    from rnnlab.data.tokenize import tokenize_cached
+def evaluate_examples(model, pipeline, examples, *, batch_size: int = 256, progress: bool = False) -> dict[str, Any]:
+    """:func:`evaluate` on labelled examples, encoded by the run's own ``pipeline``
+    (:class:`~rnnlab.data.pipeline.TextPipeline`: its tokenizer, vocabulary, ``max_length``), batched by length."""
+    from rnnlab.data.batching import EncodedDataset, family_of, make_loader
 
-    corpus, _ = tokenize_cached([e.text for e in examples], progress=progress)
-    ds = EncodedDataset(corpus.encode(vocab), [e.label for e in examples], max_length)
-    family = "boe" if getattr(model, "family", "") == "boe" else "recurrent"
-    loader = make_loader(ds, family, batch_size, shuffle=False, pad_index=vocab.pad_index)
-    return evaluate(model, loader, next(model.parameters()).device)
+    ds = EncodedDataset(pipeline.encode_batch([e.text for e in examples], progress=progress),
+                        [e.label for e in examples])
+    loader = make_loader(ds, family_of(getattr(model, "family", "recurrent")), batch_size, shuffle=False,
+                         pad_index=pipeline.vocab.pad_index)
+    return evaluate(model, loader, next(model.parameters()).device, labels=pipeline.labels)
 
 
 def test(model, dataloader: Iterable) -> dict[str, float]:
@@ -126,7 +143,7 @@ def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None 
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
             logits = _logits(model, text, extra)
-        loss = loss_fn(logits.float(), labels)
+        loss = loss_fn(logits.float(), _targets(logits, labels))
         if scaler is not None:
             scaler.scale(loss).backward()
             if clip_grad:
@@ -150,13 +167,23 @@ def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None 
 # -- the table ----------------------------------------------------------------------
 HEADER = "| epoch | train acc | train loss | valid acc | valid loss |"
 RULE = "|------:|----------:|-----------:|----------:|-----------:|"
+HEADER_K = "| epoch | train acc | train loss | train macro-F1 | valid acc | valid loss | valid macro-F1 |"
+RULE_K = "|------:|----------:|-----------:|---------------:|----------:|-----------:|---------------:|"
 
 
-def table_row(epoch: int, train: dict | None, valid: dict | None) -> str:
+def table_header(k: int = 2) -> tuple[str, str]:
+    """The header and rule of the epoch table: macro-F1 columns join accuracy and loss for k > 2 classes."""
+    return (HEADER, RULE) if k <= 2 else (HEADER_K, RULE_K)
+
+
+def table_row(epoch: int, train: dict | None, valid: dict | None, k: int = 2) -> str:
     def cell(m, key, width):
         return f"{m[key]:>{width}.4f}" if m else " " * (width - 1) + "-"
-    return (f"| {epoch:>5} | {cell(train, 'acc', 9)} | {cell(train, 'loss', 10)} | "
-            f"{cell(valid, 'acc', 9)} | {cell(valid, 'loss', 10)} |")
+    if k <= 2:
+        return (f"| {epoch:>5} | {cell(train, 'acc', 9)} | {cell(train, 'loss', 10)} | "
+                f"{cell(valid, 'acc', 9)} | {cell(valid, 'loss', 10)} |")
+    return (f"| {epoch:>5} | {cell(train, 'acc', 9)} | {cell(train, 'loss', 10)} | {cell(train, 'macro_f1', 14)} | "
+            f"{cell(valid, 'acc', 9)} | {cell(valid, 'loss', 10)} | {cell(valid, 'macro_f1', 14)} |")
 
 
 def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1, validation_data=None,
@@ -196,9 +223,10 @@ def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1,
             v = row.get("valid")
             if v and v["loss"] < best["loss"]:
                 best.update(loss=v["loss"], epoch=row["epoch"])
+    k = getattr(core, "num_classes", 2)
     if start_epoch == 0:
-        log(HEADER)
-        log(RULE)
+        for line in table_header(k):
+            log(line)
     start = time.perf_counter()
     n_train = _dataset_size(dataloader)
     scaler = torch.amp.GradScaler("cuda") if torch.device(device).type == "cuda" else None
@@ -218,7 +246,7 @@ def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1,
                "train_seconds": round(train_seconds, 3)}
         history.append(row)
         if printed:
-            log(table_row(epoch, train_m, valid_m))
+            log(table_row(epoch, train_m, valid_m, k))
         if valid_m is not None:
             if valid_m["loss"] < best["loss"] - 1e-12:
                 best.update(loss=valid_m["loss"], epoch=epoch,
@@ -249,7 +277,9 @@ def _dataset_size(loader) -> int | None:
 
 
 def _short(m: dict | None) -> dict | None:
-    return None if m is None else {k: m[k] for k in ("acc", "loss", "precision", "recall", "f1")}
+    """The per-epoch summary kept in the history: binary rows keep their classic keys; k classes add macro-F1."""
+    keys = ("acc", "loss", "precision", "recall", "f1") if "f1" in (m or {}) else ("acc", "loss", "macro_f1")
+    return None if m is None else {k: m[k] for k in keys}
 
 
 def _fmt_seconds(s: float) -> str:
@@ -259,7 +289,7 @@ def _fmt_seconds(s: float) -> str:
 # -- the whole pipeline ---------------------------------------------------------------
 @dataclass
 class Prepared:
-    """Data ready to train on: vocabulary, embeddings, encoded splits."""
+    """Data ready to train on: vocabulary, embeddings, encoded splits, and the text pipeline."""
 
     vocab: Any
     embeddings: torch.Tensor
@@ -270,39 +300,80 @@ class Prepared:
     tokenize_seconds: float = 0.0
     cached: bool = False
     info: dict = field(default_factory=dict)
+    pipeline: Any = None            # TextPipeline; built from the fields above when not given
+
+    def __post_init__(self):
+        if self.pipeline is None:
+            from rnnlab.data.pipeline import TextPipeline
+            from rnnlab.data.task import Task
+
+            self.pipeline = TextPipeline(self.vocab, Task(tuple(self.labels)))
+
+    @property
+    def task(self):
+        return self.pipeline.task
 
 
-def prepare_data(train_examples, valid_examples=None, *, labels: Sequence[str] = ("neg", "pos"),
+def prepare_data(train_examples, valid_examples=None, *, labels: Sequence[str] | None = None,
                  min_freq: int = 1, max_vocab: int | None = None, max_length: int | None = None,
                  vectors=None, extra_tokens: Sequence[str] = (), log: Log = print,
-                 cache_root=None, progress: bool = True) -> Prepared:
-    """Tokenize (cached), build the vocabulary on the training texts, embed, encode."""
+                 cache_root=None, progress: bool = True, tokenizer=None) -> Prepared:
+    """Tokenize (cached), build the vocabulary on the training texts, embed, encode through one
+    :class:`~rnnlab.data.pipeline.TextPipeline`.
+
+    ``train_examples``/``valid_examples``: anything :func:`~rnnlab.data.readers.as_examples` takes
+    (examples, a ``TSVDataset``, ``(label, text)`` pairs, a file path). ``labels``: the class names in
+    id order (default: the training data's own, else ``neg``/``pos``). A single-class training set is refused.
+    """
     from rnnlab.data.batching import EncodedDataset
-    from rnnlab.data.tokenize import tokenize_cached
+    from rnnlab.data.pipeline import TextPipeline
+    from rnnlab.data.readers import as_examples
+    from rnnlab.data.tokenize import Tokenizer
     from rnnlab.data.vocab import build_vocab_from_corpus
     from rnnlab.embeddings import embedding_matrix, load_vectors
 
+    train_examples = as_examples(train_examples, labels)
+    task = training_task(train_examples)
+    valid_examples = as_examples(valid_examples, task.labels) if valid_examples is not None else None
+    tokenizer = tokenizer or Tokenizer()
     t0 = time.perf_counter()
-    train_corpus, c1 = tokenize_cached([e.text for e in train_examples], cache_root=cache_root, progress=progress)
-    valid_corpus, c2 = (tokenize_cached([e.text for e in valid_examples], cache_root=cache_root, progress=progress)
-                        if valid_examples else (None, True))
+    train_corpus, c1 = tokenize_cached([e.text for e in train_examples], tokenizer, cache_root=cache_root,
+                                       progress=progress)
+    valid_corpus, c2 = (tokenize_cached([e.text for e in valid_examples], tokenizer, cache_root=cache_root,
+                                        progress=progress) if valid_examples else (None, True))
     tok_s = time.perf_counter() - t0
     vocab = build_vocab_from_corpus(train_corpus, min_freq=min_freq, max_size=max_vocab)
     for t in extra_tokens:
         vocab.append_token(t)
+    pipeline = TextPipeline(vocab, task, max_length, tokenizer)
     cached = c1 and c2
     log(f"tokens: {len(train_examples):,} training texts, {int(train_corpus.offsets[-1]):,} tokens "
-        f"({'from the cache' if cached else 'tokenized'} in {tok_s:.1f} s); vocabulary {len(vocab):,}")
+        f"({'from the cache' if cached else 'tokenized'} in {tok_s:.1f} s); vocabulary {len(vocab):,}"
+        + (f"; {task.k} classes ({', '.join(task.labels)})" if not task.binary else ""))
     vectors = load_vectors(vectors) if not hasattr(vectors, "vectors") else vectors
     train_ids = train_corpus.encode(vocab)
     counts = np.bincount(np.concatenate(train_ids), minlength=len(vocab)) if train_ids else None
     emb, coverage = embedding_matrix(vocab, vectors, counts)
     log(f"pretrained vectors cover {coverage}")
-    train_ds = EncodedDataset(train_ids, [e.label for e in train_examples], max_length)
-    valid_ds = (EncodedDataset(valid_corpus.encode(vocab), [e.label for e in valid_examples], max_length)
+    train_ds = EncodedDataset(pipeline.encode_corpus(train_corpus), [e.label for e in train_examples])
+    valid_ds = (EncodedDataset(pipeline.encode_corpus(valid_corpus), [e.label for e in valid_examples])
                 if valid_corpus is not None else None)
-    return Prepared(vocab, emb, coverage, train_ds, valid_ds, list(labels), tok_s, cached,
-                    {"train_tokens": int(train_corpus.offsets[-1])})
+    return Prepared(vocab, emb, coverage, train_ds, valid_ds, list(task.labels), tok_s, cached,
+                    {"train_tokens": int(train_corpus.offsets[-1])}, pipeline)
+
+
+def training_task(examples):
+    """The task of a training set: its label names, refusing a set that holds a single class."""
+    from rnnlab.data.task import Task
+    from rnnlab.errors import RnnlabError
+
+    names = tuple(examples.labels)
+    seen = sorted({names[e.label] for e in examples})
+    if len(seen) < 2:
+        where = f"{examples.source}: " if getattr(examples, "source", "") else ""
+        raise RnnlabError(f"{where}the training data holds a single class ({', '.join(seen) or 'none'}); "
+                          "a classifier needs at least two")
+    return Task(names)
 
 
 def make_optimizer(model, cfg: TrainConfig):
@@ -335,6 +406,10 @@ def split_validation(examples, fraction: float, seed: int):
     n_valid = max(1, int(round(len(examples) * fraction)))
     valid = [examples[i] for i in sorted(order[:n_valid])]
     train_ = [examples[i] for i in sorted(order[n_valid:])]
+    if hasattr(examples, "labels"):  # Examples: the halves keep the label names
+        from rnnlab.data.readers import Examples
+
+        return (Examples(train_, examples.labels, examples.source), Examples(valid, examples.labels, examples.source))
     return train_, valid
 
 
@@ -361,7 +436,7 @@ class TrainingInterrupted(Exception):
 
 
 def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train_config: TrainConfig,
-        out_dir: str | Path | None = None, labels: Sequence[str] = ("neg", "pos"), vectors=None,
+        out_dir: str | Path | None = None, labels: Sequence[str] | None = None, vectors=None,
         extra_tokens: Sequence[str] = (), prepared: Prepared | None = None, log: Log = print,
         meta: dict | None = None, progress: bool = True, eval_batch_size: int = 256,
         device: str | torch.device = "cpu", resume: bool = False, checkpoint: bool = True,
@@ -376,7 +451,12 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     DistributedDataParallel (see :mod:`rnnlab.distributed`). ``resume_info`` is
     stored in the checkpoint (the CLI keeps its data options there).
 
-    Returns ``(model, history, prepared)``.
+    ``train_examples``/``valid_examples`` may be examples, a ``TSVDataset``, a list of
+    ``(label, text)`` pairs or a file path (any format :func:`~rnnlab.data.readers.read_examples`
+    reads). Two classes train one logit with binary cross-entropy; k > 2 classes train k
+    logits with cross-entropy (``model_config.num_classes`` is set from the data).
+
+    Returns ``(model, history, prepared)``; ``prepared.pipeline`` is the run's text pipeline.
     """
     from rnnlab import checkpoint as ckpt
     from rnnlab import distributed
@@ -396,7 +476,7 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
                                         max_length=train_config.max_length, vectors=vectors,
                                         extra_tokens=extra_tokens, log=log, progress=progress)
     model_config = replace(model_config, vocab_size=len(prepared.vocab),
-                           embedding_dim=int(prepared.embeddings.shape[1]))
+                           embedding_dim=int(prepared.embeddings.shape[1]), num_classes=prepared.task.k)
     torch.manual_seed(train_config.seed)
     model = build_model(model_config, prepared.vocab, prepared.embeddings).to(device)
     if dist.enabled:
@@ -416,7 +496,8 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     log(f"model: {model_config.model}, {n_params:,} parameters ({n_trainable:,} trainable)"
         + (f"; device {device}" if device.type != "cpu" else "")
         + (f"; {dist.world} processes (DDP)" if dist.enabled else ""))
-    run_meta = {"tokenizer": {"lowercase": True, "drop_space": True}, "parameters": n_params,
+    run_meta = {"tokenizer": prepared.pipeline.to_dict()["tokenizer"], "pipeline": prepared.pipeline.to_dict(),
+                "parameters": n_params,
                 "trainable_parameters": n_trainable, "train_examples": len(prepared.train),
                 "valid_examples": len(prepared.valid) if prepared.valid is not None else 0,
                 "coverage": {"vocab": prepared.coverage.vocab_share, "tokens": prepared.coverage.token_share},
@@ -445,8 +526,8 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
         if writes:  # rows written after the checkpoint (an interrupted epoch) are dropped
             (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
         log(f"resuming {out} after epoch {state['epoch']}")
-        log(HEADER)
-        log(RULE)
+        for line in table_header(prepared.task.k):
+            log(line)
 
     def on_epoch_end(epoch, row):
         if writes:  # metrics stream as they come, so an interrupted run keeps its history
@@ -456,7 +537,7 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     t0 = time.perf_counter()
     done = {"epoch": start_epoch - 1}
     info = {"model_config": model_config.__dict__, "train_config": train_config.__dict__,
-            "labels": list(labels), **(resume_info or {})}
+            "labels": list(prepared.labels), **(resume_info or {})}
 
     def save_state(epoch, best_, stale, finished=False):
         done["epoch"] = epoch

@@ -26,9 +26,10 @@ def test_help_lists_the_commands():
 def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("pos\tfine\nmaybe\tunsure\n")
-    r = rnnlab("train", "--train", bad, "--out", tmp_path / "run", "--epochs", "1")
+    r = rnnlab("train", "--train", bad, "--labels", "neg,pos", "--out", tmp_path / "run", "--epochs", "1")
     assert r.returncode == 1
-    assert r.stderr.strip() == f"error: {bad}:2: unknown label 'maybe', expected one of neg|pos"
+    assert r.stderr.strip() == (f"error: {bad}:2: unknown label 'maybe', expected one of neg|pos "
+                                "(fix the label, or train on data or --labels that include it)")
     assert "Traceback" not in r.stderr + r.stdout
     assert not (tmp_path / "run" / "config.json").exists()
     r = rnnlab("predict", tmp_path / "no-run", "text")
@@ -56,7 +57,7 @@ def test_train_evaluate_predict_weights_end_to_end(tmp_path, small_tsv, sample_t
     import pandas as pd
 
     df = pd.read_csv(tmp_path / "p.csv")
-    assert list(df.columns) == ["text", "prob", "label"] and len(df) == 3
+    assert list(df.columns) == ["text", "p(pos)", "label"] and len(df) == 3
     r = runner.invoke(app, ["weights", str(run)])
     assert r.exit_code == 0 and "rnn.weight_ih_l0" in r.output and "4x8" in r.output
     r = runner.invoke(app, ["weights", str(run), "--name", "output.bias", "--full"])

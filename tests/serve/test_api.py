@@ -70,7 +70,7 @@ def test_predict_matches_the_python_api(client, runs, name):
     assert body["model"] == name and body["labels"] == ["neg", "pos"]
     expected = predict_run(load_run(runs[name]), texts)
     got = [p["probability"] for p in body["predictions"]]
-    assert got == pytest.approx(list(expected["prob"]), abs=1e-6)
+    assert got == pytest.approx(list(expected["p(pos)"]), abs=1e-6)
     assert [p["label"] for p in body["predictions"]] == list(expected["label"])
 
 

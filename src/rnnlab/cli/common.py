@@ -39,3 +39,41 @@ def print_df(df, title: str | None = None, float_format: str = "{:.4f}", max_tex
     console.print(line(headers), markup=False)
     for r in rows:
         console.print(line(r), markup=False)
+
+
+# -- data options shared by train, evaluate and predict ---------------------------------
+import typer  # noqa: E402  (typer is loaded by every command anyway)
+
+FORMAT_HELP = "Data format: tsv | csv | jsonl | json | parquet (default: from the file extension; - is TSV)."
+TEXT_FIELD_HELP = "Column / key holding the text (CSV, JSON, Parquet; TSV is <label>\\t<text>)."
+LABEL_FIELD_HELP = "Column / key holding the label (CSV, JSON, Parquet)."
+
+
+def format_option():
+    return typer.Option(None, "--format", help=FORMAT_HELP)
+
+
+def text_field_option():
+    return typer.Option("text", "--text-field", help=TEXT_FIELD_HELP)
+
+
+def label_field_option():
+    return typer.Option("label", "--label-field", help=LABEL_FIELD_HELP)
+
+
+def data_options(format: str | None, text_field: str, label_field: str) -> dict:
+    """The reader options (:func:`rnnlab.data.readers.read_examples` keywords) of a command."""
+    return {"format": format, "text_field": text_field, "label_field": label_field}
+
+
+def parse_labels(value: str | None) -> tuple[str, ...] | None:
+    """``--labels a,b,c`` -> ``("a", "b", "c")``; a duplicate or empty name is a one-line error."""
+    if value is None:
+        return None
+    from rnnlab.data.task import Task
+
+    names = tuple(x.strip() for x in value.split(","))
+    try:
+        return Task(names).labels
+    except Exception as exc:  # RnnlabError from Task's checks
+        raise typer.BadParameter(f"--labels {value}: {exc}") from None

@@ -1,14 +1,16 @@
-"""``rnnlab predict RUN "text" ...``: a table of text, probability and label."""
+"""``rnnlab predict RUN "text" ...``: each text's label and the probability of each class."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from rnnlab.cli.app import app
-from rnnlab.cli.common import print_df
+from rnnlab.cli.common import console, format_option, print_df, text_field_option
 from rnnlab.errors import InputError, RnnlabError
 
 
@@ -29,25 +31,89 @@ def read_lines(path: Path) -> list[str]:
     return texts
 
 
-def run_predict(*, run: Path, texts: list[str], file: Path | None = None):
+def read_texts(file: str, *, format: str | None = None, text_field: str = "text") -> list[str]:
+    """The texts of ``file``: a labelled .tsv/.csv/.jsonl/.json/.parquet (the label column is not
+    read as text) or, for any other extension, one text per line."""
+    from rnnlab.data.readers import _EXTENSIONS, read_records
+
+    if format is None and Path(file).suffix.lower() not in _EXTENSIONS:
+        return read_lines(Path(file))
+    if (format or Path(file).suffix.lower()) in ("tsv", ".tsv", ".txt") and not _has_tab(Path(file)):
+        return read_lines(Path(file))
+    # The label field may be absent: read with a placeholder label where it is.
+    return _read_text_field(file, format=format, text_field=text_field, read_records=read_records)
+
+
+def _has_tab(path: Path) -> bool:
+    return path.exists() and b"\t" in path.read_bytes()[:65536]
+
+
+def _read_text_field(file, *, format, text_field, read_records):
+    from rnnlab.data.readers import format_of
+
+    fmt = format_of(file, format)
+    if fmt == "tsv":
+        return [text for _, text, _ in read_records(file, format="tsv", clean=False)]
+    if fmt == "csv":
+        import csv
+        import io
+
+        reader = csv.DictReader(io.StringIO(Path(file).read_text(encoding="utf-8-sig"), newline=""))
+        if text_field not in (reader.fieldnames or []):
+            raise InputError(file, f"no column {text_field!r} in the header; pick one with --text-field", 1)
+        return [row[text_field] for row in reader if (row.get(text_field) or "").strip()]
+    if fmt == "parquet":
+        import pyarrow.parquet as pq  # deferred: only Parquet needs pyarrow
+
+        table = pq.read_table(file)
+        if text_field not in table.column_names:
+            raise InputError(file, f"no column {text_field!r}; pick one with --text-field")
+        return [str(t) for t in table.column(text_field).to_pylist() if t is not None]
+    records = read_records(file, format=fmt, text_field=text_field, label_field=text_field, clean=False)
+    return [text for _, text, _ in records]
+
+
+def run_predict(*, run: Path, texts: list[str], file: str | None = None, data_options: dict | None = None):
+    """A DataFrame: text, label and each class's probability (``p(label)`` columns)."""
     from rnnlab.inspect import predict_run
     from rnnlab.runs import load_run
 
-    texts = list(texts) + (read_lines(file) if file else [])
+    opts = data_options or {}
+    if "-" in texts:  # texts from standard input, one a line
+        texts = [t for t in texts if t != "-"] + [l for l in sys.stdin.read().splitlines() if l.strip()]
+    texts = list(texts) + (read_texts(file, format=opts.get("format"), text_field=opts.get("text_field", "text"))
+                           if file else [])
     if not texts:
-        raise RnnlabError("nothing to predict: give texts as arguments or --file")
-    return predict_run(load_run(run), texts)
+        raise RnnlabError("nothing to predict: give texts as arguments, - (standard input) or --file")
+    r = load_run(run)
+    cut = sum(r.pipeline.was_cut(t) for t in texts) if r.pipeline.max_length else 0
+    df = predict_run(r, texts)
+    df.attrs["cut"] = cut
+    df.attrs["max_length"] = r.pipeline.max_length
+    return df
 
 
 @app.command("predict")
 def predict_command(
     run: Path = typer.Argument(..., help="Run directory."),
-    texts: Optional[List[str]] = typer.Argument(None, help="Texts to classify."),
-    file: Optional[Path] = typer.Option(None, help="Also classify each line of this file."),
+    texts: Optional[List[str]] = typer.Argument(None, help="Texts to classify; - reads one text a line from standard input."),
+    file: Optional[str] = typer.Option(None, help="Also classify the texts of this file: .tsv/.csv/.jsonl/.json/.parquet (the text field; a label column is ignored) or one text a line."),
     csv: Optional[Path] = typer.Option(None, help="Write the table as CSV here too."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object a text: text, label, probabilities."),
+    format: Optional[str] = format_option(),
+    text_field: str = text_field_option(),
 ) -> None:
-    """Classify texts with a trained run."""
-    df = run_predict(run=run, texts=texts or [], file=file)
-    print_df(df, max_text=80)
+    """Classify texts with a trained run: the label and each class's probability."""
+    df = run_predict(run=run, texts=texts or [], file=file, data_options={"format": format, "text_field": text_field})
+    if df.attrs.get("cut"):
+        print(f"note: {df.attrs['cut']} text(s) longer than max_length {df.attrs['max_length']} tokens were cut "
+              "to their first tokens, as in training", file=sys.stderr)
+    if as_json:
+        probs = [c for c in df.columns if c.startswith("p(")]
+        for _, row in df.iterrows():
+            print(json.dumps({"text": row["text"], "label": row["label"],
+                              "probabilities": {c[2:-1]: float(row[c]) for c in probs}}))
+    else:
+        print_df(df, max_text=80)
     if csv:
         df.to_csv(csv, index=False)

@@ -9,27 +9,32 @@ from typing import Optional
 import typer
 
 from rnnlab.cli.app import app
-from rnnlab.cli.common import console
+from rnnlab.cli.common import (console, data_options, format_option, label_field_option, parse_labels,
+                               text_field_option)
 from rnnlab.config import ModelConfig, TrainConfig
 
 
 def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config: TrainConfig,
               valid: str | None = None, valid_split: float = 0.1, test: str | None = None,
-              vectors: str | None = None, labels: tuple[str, ...] = ("neg", "pos"), raw_text: bool = False,
-              progress: bool = True, log=None, device: str = "cpu", resume: bool = False):
+              vectors: str | None = None, labels: tuple[str, ...] | None = None, raw_text: bool = False,
+              progress: bool = True, log=None, device: str = "cpu", resume: bool = False,
+              data_options: dict | None = None):
     """Read data, train, save the run in ``out``; evaluate on ``test`` when given. Returns the fitted model.
 
     ``resume=True`` continues the interrupted run in ``out`` from its checkpoint
     (see :func:`resume_train`, which also restores the options it was started with).
+    ``labels``: class names in id order (default: the sorted labels of ``train``);
+    ``data_options``: ``format`` / ``text_field`` / ``label_field`` for every data file.
     """
     from rnnlab.data.sources import load_examples
     from rnnlab.runs import CONFIG, read_config
     from rnnlab.training import evaluate_examples, fit, split_validation
 
     log = log or console.print
-    train_examples = load_examples(train, labels, clean=not raw_text)
+    opts = {k: v for k, v in (data_options or {}).items() if v is not None}
+    train_examples = load_examples(train, labels, clean=not raw_text, **opts)
     if valid:
-        valid_examples = load_examples(valid, labels, clean=not raw_text)
+        valid_examples = load_examples(valid, train_examples.labels, clean=not raw_text, **opts)
         valid_desc = str(valid)
     elif valid_split > 0:
         train_examples, valid_examples = split_validation(train_examples, valid_split, train_config.seed)
@@ -41,7 +46,8 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
                                    train_config=train_config, out_dir=out, labels=labels, vectors=vectors,
                                    log=log, meta=meta, progress=progress, device=device, resume=resume,
                                    resume_info={"data": {"train": str(train), "valid": valid, "valid_split": valid_split,
-                                                         "test": test, "vectors": vectors, "raw_text": raw_text}})
+                                                         "test": test, "vectors": vectors, "raw_text": raw_text,
+                                                         "options": opts}})
     from rnnlab.distributed import from_env
 
     if not from_env().is_main:
@@ -50,12 +56,14 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
         import json
 
         t0 = time.perf_counter()
-        m = evaluate_examples(model, prepared.vocab, load_examples(test, labels, clean=not raw_text),
-                              max_length=train_config.max_length, progress=progress)
+        m = evaluate_examples(model, prepared.pipeline,
+                              load_examples(test, prepared.labels, clean=not raw_text, **opts), progress=progress)
         m["seconds"] = round(time.perf_counter() - t0, 2)
-        log(f"test: accuracy {m['acc']:.4f}, loss {m['loss']:.4f}, F1 {m['f1']:.4f} on {m['n']:,} texts")
+        f1 = f"F1 {m['f1']:.4f}" if "f1" in m else f"macro-F1 {m['macro_f1']:.4f}"
+        log(f"test: accuracy {m['acc']:.4f}, loss {m['loss']:.4f}, {f1} on {m['n']:,} texts")
         config = read_config(out)
-        config["meta"]["test"] = {k: m[k] for k in ("acc", "loss", "precision", "recall", "f1", "n", "confusion")}
+        config["meta"]["test"] = {k: m[k] for k in ("acc", "loss", "precision", "recall", "f1", "macro_f1", "per_class",
+                                                    "n", "confusion") if k in m}
         from rnnlab.runs import atomic_write_text
 
         atomic_write_text(out / CONFIG, json.dumps(config, indent=2))
@@ -77,8 +85,9 @@ def resume_train(*, run: Path, device: str = "cpu", progress: bool = True, log=N
     return run_train(train=data["train"], out=Path(run), model_config=from_dict(ModelConfig, state["model_config"]),
                      train_config=from_dict(TrainConfig, state["train_config"]), valid=data.get("valid"),
                      valid_split=data.get("valid_split", 0.1), test=data.get("test"), vectors=data.get("vectors"),
-                     labels=tuple(state.get("labels", ("neg", "pos"))), raw_text=data.get("raw_text", False),
-                     progress=progress, log=log, device=device, resume=True)
+                     labels=tuple(state["labels"]) if state.get("labels") else None,
+                     raw_text=data.get("raw_text", False), progress=progress, log=log, device=device, resume=True,
+                     data_options=data.get("options"))
 
 
 # command-line option -> (config, field); a preset fills the fields the command line leaves at their defaults
@@ -100,15 +109,15 @@ def _given(ctx, name: str) -> bool:
 @app.command("train")
 def train_command(
     ctx: typer.Context,
-    train: Optional[str] = typer.Option(None, "--train", help="Training data: a TSV file (<label>\\t<text>) or imdb:train (required unless --preset or --resume gives it)."),
+    train: Optional[str] = typer.Option(None, "--train", help="Training data: a .tsv (<label>\\t<text>), .csv, .jsonl, .json or .parquet file, - (stdin) or imdb:train (required unless --preset or --resume gives it)."),
     preset: Optional[str] = typer.Option(None, help="Start from a named recipe (imdb-best, imdb-boe, imdb-rnn, sample-rnn); other options override it."),
     resume: Optional[Path] = typer.Option(None, help="Continue this interrupted run directory from its last completed epoch."),
     device: str = typer.Option("auto", help="auto (CUDA when available) | cpu | cuda; CUDA trains with float16 autocast."),
     threads: Optional[int] = typer.Option(None, help="Torch CPU threads (default $RNNLAB_THREADS or 1: see benchmarks/)."),
     out: Optional[Path] = typer.Option(None, help="Run directory to write (default runs/<model>-<time>)."),
-    valid: Optional[str] = typer.Option(None, help="Validation TSV (default: hold out --valid-split of --train)."),
+    valid: Optional[str] = typer.Option(None, help="Validation data, any format --train takes (default: hold out --valid-split of --train)."),
     valid_split: float = typer.Option(0.1, help="Share of the training data held out when no --valid is given; 0 for none."),
-    test: Optional[str] = typer.Option(None, help="Evaluate on this TSV (or imdb:test) after training."),
+    test: Optional[str] = typer.Option(None, help="Evaluate on this data (any format --train takes, or imdb:test) after training."),
     model: str = typer.Option("rnn", help="Model: boe | rnn | lstm | gru."),
     activation: str = typer.Option("tanh", help="RNN cell activation: tanh | relu."),
     recurrent_dim: int = typer.Option(50, help="Units in each recurrent layer (per direction)."),
@@ -134,7 +143,10 @@ def train_command(
     bucket: bool = typer.Option(True, help="Batch texts of similar length together (recurrent models)."),
     vectors: Optional[str] = typer.Option(None, help="Pretrained vectors: glove-6b-50d (default) or a GloVe/word2vec text file."),
     raw_text: bool = typer.Option(False, help="Keep <br /> tags instead of turning them into spaces."),
-    labels: str = typer.Option("neg,pos", help="Label names, negative class first, comma-separated."),
+    labels: Optional[str] = typer.Option(None, help="Label names in class-id order, comma-separated (default: the sorted labels of the training data; for two classes the second is the positive one)."),
+    format: Optional[str] = format_option(),
+    text_field: str = text_field_option(),
+    label_field: str = label_field_option(),
 ) -> None:
     """Train a model, print the epoch table and save a run directory."""
     from dataclasses import replace
@@ -173,14 +185,12 @@ def train_command(
     if not train:
         raise typer.BadParameter("--train is required (or give --preset or --resume)")
     model = model_config.model
-    label_names = tuple(x.strip() for x in labels.split(","))
-    if len(label_names) != 2:
-        raise typer.BadParameter(f"--labels needs two names, got {labels!r}")
+    label_names = parse_labels(labels)
     out = out or Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         run_train(train=train, out=out, model_config=model_config, train_config=train_config, valid=valid,
                   valid_split=valid_split, test=test, vectors=vectors, labels=label_names, raw_text=raw_text,
-                  device=device)
+                  device=device, data_options=data_options(format, text_field, label_field))
     except TrainingInterrupted as exc:
         console.print(str(exc))
         raise typer.Exit(130)

@@ -20,8 +20,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from rnnlab.data.tsv import DEFAULT_LABELS
+from rnnlab.data.task import binary_task
 
+DEFAULT_LABELS = binary_task().labels
 FAMILIES = ("boe", "recurrent")
 
 
@@ -31,12 +32,6 @@ def family_of(model_type: str) -> str:
 
 def _as_tensor(ids) -> torch.Tensor:
     return torch.as_tensor(np.asarray(ids, dtype=np.int64))
-
-
-def encode_text(text: str, vocab, tokenizer, max_length: int | None = None) -> np.ndarray:
-    """Ids of a text's tokens; an empty text becomes ``[<unk>]`` so every model sees one step."""
-    ids = vocab.lookup_indices(tokenizer(text))[:max_length]
-    return np.asarray(ids or [vocab.unk_index], dtype=np.int64)
 
 
 def collate_encoded_boe(batch: Sequence[tuple[np.ndarray, int]]):
@@ -66,18 +61,13 @@ def encoded_collate(family: str, pad_index: int = 1) -> Callable:
     raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
 
 
-def _label_id(label, labels: Sequence[str]) -> int:
-    if isinstance(label, str):
-        try:
-            return labels.index(label)
-        except ValueError:
-            raise ValueError(f"unknown label {label!r}; expected one of {'|'.join(labels)}") from None
-    return int(label)
+def _label_id(label, task) -> int:
+    return task.index(label) if isinstance(label, str) else int(label)
 
 
-def _collate_raw(batch, *, vocab, tokenizer, labels, max_length, family):
-    encoded = [(encode_text(text, vocab, tokenizer, max_length), _label_id(label, labels)) for label, text in batch]
-    return encoded_collate(family, vocab.pad_index)(encoded)
+def _collate_raw(batch, *, pipeline, family):
+    encoded = [(pipeline.encode(text), _label_id(label, pipeline.task)) for label, text in batch]
+    return encoded_collate(family, pipeline.vocab.pad_index)(encoded)
 
 
 def make_collate_fn(family: str, vocab, tokenizer=None, labels: Sequence[str] = DEFAULT_LABELS,
@@ -87,11 +77,13 @@ def make_collate_fn(family: str, vocab, tokenizer=None, labels: Sequence[str] = 
     ``family`` is ``"boe"`` (flat ids + offsets) or ``"recurrent"`` (padded ids + lengths);
     model types (``"rnn"``, ``"lstm"``, ``"gru"``) are accepted too.
     """
+    from rnnlab.data.pipeline import TextPipeline
+    from rnnlab.data.task import Task
     from rnnlab.data.tokenize import Tokenizer
 
     family = family if family in FAMILIES else family_of(family)
-    return partial(_collate_raw, vocab=vocab, tokenizer=tokenizer or Tokenizer(), labels=list(labels),
-                   max_length=max_length, family=family)
+    pipeline = TextPipeline(vocab, Task(tuple(labels)), max_length, tokenizer or Tokenizer())
+    return partial(_collate_raw, pipeline=pipeline, family=family)
 
 
 def collate_boe(batch, vocab, tokenizer=None, labels: Sequence[str] = DEFAULT_LABELS, max_length=None):
@@ -105,14 +97,13 @@ def collate_padded(batch, vocab, tokenizer=None, labels: Sequence[str] = DEFAULT
 
 
 class EncodedDataset(torch.utils.data.Dataset):
-    """Pre-encoded texts: item ``i`` is ``(ids[i], labels[i])``."""
+    """Pre-encoded texts (already cut by :meth:`TextPipeline.truncate
+    <rnnlab.data.pipeline.TextPipeline.truncate>`): item ``i`` is ``(ids[i], labels[i])``."""
 
-    def __init__(self, ids: Sequence[np.ndarray], labels: Sequence[int], max_length: int | None = None,
-                 unk_index: int = 0):
+    def __init__(self, ids: Sequence[np.ndarray], labels: Sequence[int]):
         if len(ids) != len(labels):
             raise ValueError(f"{len(ids)} texts but {len(labels)} labels")
-        empty = np.asarray([unk_index], dtype=np.int64)
-        self.ids = [(a[:max_length] if len(a) else empty) for a in ids]
+        self.ids = list(ids)
         self.labels = [int(y) for y in labels]
 
     def __len__(self) -> int:
@@ -131,13 +122,11 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     Each epoch: shuffle, cut into pools of ``pool_batches`` batches, sort each pool
     by length, cut into batches, shuffle the batches. ``bucket=False`` gives plain
     random batches. The order depends only on ``(seed, epoch)``, so runs repeat and
-    a resumed run continues where it stopped. ``shard=(rank, world)`` keeps every
-    ``world``-th batch starting at ``rank`` (distributed training).
+    a resumed run continues where it stopped.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, bucket: bool = True,
-                 seed: int = 1, pool_batches: int = 50, drop_last: bool = False,
-                 shard: tuple[int, int] = (0, 1)):
+                 seed: int = 1, pool_batches: int = 50, drop_last: bool = False):
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -145,7 +134,6 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         self.seed = seed
         self.pool = pool_batches * batch_size
         self.drop_last = drop_last
-        self.rank, self.world = shard
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -163,9 +151,6 @@ class BucketBatchSampler(torch.utils.data.Sampler):
             batches.pop()
         if self.shuffle and self.bucket:
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        if self.world > 1:
-            usable = len(batches) - len(batches) % self.world  # every rank gets the same number of steps
-            batches = batches[self.rank:usable:self.world]
         return batches
 
     def __iter__(self):
@@ -177,13 +162,13 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     def __len__(self) -> int:
         n = len(self.lengths)
         full = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        return full // self.world if self.world > 1 else full
+        return full
 
 
 def make_loader(dataset: EncodedDataset, family: str, batch_size: int, shuffle: bool = True, bucket: bool = True,
-                seed: int = 1, pad_index: int = 1, shard: tuple[int, int] = (0, 1)) -> torch.utils.data.DataLoader:
+                seed: int = 1, pad_index: int = 1) -> torch.utils.data.DataLoader:
     """A DataLoader over pre-encoded texts for one model family."""
     sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle=shuffle,
                                  bucket=bucket and family == "recurrent",
-                                 seed=seed, shard=shard)
+                                 seed=seed)
     return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=encoded_collate(family, pad_index))

@@ -109,6 +109,32 @@ class Task:
             return (flat > 0).to(torch.int64)
         return logits.argmax(dim=-1)
 
+    def metrics(self, y_true, y_pred) -> dict:
+        """Accuracy, macro-F1, per-class precision/recall/F1/support and the k×k confusion matrix.
+
+        ``confusion[i][j]`` counts texts of true class ``i`` predicted as ``j``. For two
+        classes ``precision``/``recall``/``f1`` are also given for ``labels[1]`` (the
+        positive class), as the binary tables always showed them.
+        """
+        t = np.asarray(y_true, dtype=np.int64).reshape(-1)
+        p = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+        k = self.k
+        confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k) if len(t) else np.zeros((k, k), np.int64)
+        tp = np.diag(confusion).astype(float)
+        predicted, support = confusion.sum(axis=0), confusion.sum(axis=1)
+        precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+        recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+        f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=precision + recall > 0)
+        n = int(len(t))
+        out = {"acc": float(tp.sum() / n) if n else float("nan"), "macro_f1": float(f1.mean()), "n": n,
+               "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]),
+                                    "f1": float(f1[i]), "support": int(support[i])}
+                             for i, name in enumerate(self.labels)},
+               "confusion": confusion.tolist()}
+        if self.binary:
+            out.update(precision=float(precision[1]), recall=float(recall[1]), f1=float(f1[1]))
+        return out
+
     def to_dict(self) -> dict:
         return {"labels": list(self.labels)}
 

@@ -1,106 +1,36 @@
-"""Labelled text as TSV: ``<label>\\t<text>``, one example a line.
+"""The classic TSV API: ``read_tsv`` and ``TSVDataset`` (``<label>\\t<text>``, one example a line).
 
-The label is everything before the FIRST tab (27 IMDB reviews contain tabs).
-Malformed input raises :class:`~rnnlab.errors.InputError` naming the file, the
-line and what was expected. CRLF line endings and a UTF-8 BOM are accepted;
-blank lines are skipped.
+Both are thin layers over :func:`rnnlab.data.readers.read_examples`, which reads
+every format; they keep the teaching code's names and the binary default labels.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
-from rnnlab.errors import InputError
+from rnnlab.data.readers import Example, Examples, clean_text, read_examples
+from rnnlab.data.task import binary_task
 
-DEFAULT_LABELS: tuple[str, ...] = ("neg", "pos")  # index = class id
-_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-
-
-def clean_text(text: str) -> str:
-    """Replace HTML line breaks (``<br />``) by spaces; everything else is kept."""
-    return _BR.sub(" ", text)
+DEFAULT_LABELS: tuple[str, ...] = binary_task().labels  # index = class id
 
 
-@dataclass(frozen=True)
-class Example:
-    """One labelled text: ``label`` is the class id (index into the label names)."""
-
-    label: int
-    text: str
-
-
-def read_tsv(
-    path: str | Path,
-    labels: Sequence[str] = DEFAULT_LABELS,
-    clean: bool = True,
-) -> list[Example]:
-    """Read a labelled TSV file into examples.
-
-    Args:
-        path: the file.
-        labels: label names; the position of a name is its class id.
-        clean: turn ``<br />`` into spaces (``False`` keeps the text exactly as given).
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a directory, expected a TSV file")
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if not raw.strip():
-        raise InputError(path, "the file is empty, expected lines of <label>\\t<text>")
-    label_ids = {name: i for i, name in enumerate(labels)}
-    expected = "|".join(labels)
-    examples: list[Example] = []
-    for number, line in enumerate(_split_lines(raw), start=1):
-        if not line.strip():
-            continue
-        try:
-            decoded = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                path, f"invalid UTF-8 at byte {exc.start} of the line; re-encode the file as UTF-8", number
-            ) from None
-        label, sep, text = decoded.partition("\t")
-        if not sep:
-            raise InputError(path, f"no TAB found, expected <label>\\t<text> with label {expected}", number)
-        if label not in label_ids:
-            shown = label if len(label) <= 40 else label[:40] + "..."
-            raise InputError(path, f"unknown label {shown!r}, expected one of {expected}", number)
-        if not text.strip():
-            raise InputError(path, "empty text after the label, expected <label>\\t<text>", number)
-        examples.append(Example(label_ids[label], clean_text(text) if clean else text))
-    return examples
-
-
-def _split_lines(raw: bytes) -> Iterator[bytes]:
-    """Lines without their ending; ``\\r\\n`` and ``\\n`` both end a line."""
-    for line in raw.split(b"\n"):
-        yield line[:-1] if line.endswith(b"\r") else line
-
-
-def write_tsv(path: str | Path, examples: Sequence[Example], labels: Sequence[str] = DEFAULT_LABELS) -> None:
-    """Write examples as TSV (text newlines become spaces so that one line stays one example)."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for ex in examples:
-            f.write(f"{labels[ex.label]}\t{ex.text.replace(chr(13), ' ').replace(chr(10), ' ')}\n")
+def read_tsv(path: str | Path, labels: Sequence[str] | None = DEFAULT_LABELS, clean: bool = True) -> Examples:
+    """Read a labelled TSV file into examples (``labels=None``: the sorted set of labels in the file)."""
+    return read_examples(path, format="tsv", labels=labels, clean=clean)
 
 
 class TSVDataset:
-    """A labelled TSV file as a map-style dataset of ``(label_name, text)`` items.
+    """A labelled file as a map-style dataset of ``(label_name, text)`` items.
 
     The classic notebook API: ``DataLoader(TSVDataset(path), collate_fn=...)``.
+    Any format :func:`~rnnlab.data.readers.read_examples` reads works (by extension).
     """
 
-    def __init__(self, filepath: str | Path, labels: Sequence[str] = DEFAULT_LABELS, clean: bool = True):
+    def __init__(self, filepath: str | Path, labels: Sequence[str] | None = DEFAULT_LABELS, clean: bool = True):
         self.path = Path(filepath)
-        self.labels = tuple(labels)
-        self.examples = read_tsv(filepath, labels=labels, clean=clean)
+        self.examples = read_examples(filepath, labels=labels, clean=clean)
+        self.labels = self.examples.labels
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -116,3 +46,6 @@ class TSVDataset:
     @property
     def targets(self) -> list[int]:
         return [ex.label for ex in self.examples]
+
+
+__all__ = ["DEFAULT_LABELS", "Example", "TSVDataset", "clean_text", "read_tsv"]
