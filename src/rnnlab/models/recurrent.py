@@ -157,9 +157,12 @@ class RecurrentClassifier(nn.Module):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         weights = [getattr(rnn, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         lstm = self.cell == "lstm"
+        kernel = _KERNELS[self.cell if self.cell != "rnn" else f"rnn_{rnn.nonlinearity}"]
         if start is None:
             h0 = x.new_zeros(B, H)
             start = (h0, h0) if lstm else h0
+        elif self.cell == "rnn":  # the hand-written Elman kernel starts from zeros; PyTorch's takes any state
+            kernel = torch._VF.rnn_relu if rnn.nonlinearity == "relu" else torch._VF.rnn_tanh
         if cells and lstm:
             # The fused kernel returns the cell state only at the end, so step through the cell here:
             # PyTorch's gate order is input, forget, cell, output.
@@ -175,7 +178,6 @@ class RecurrentClassifier(nn.Module):
                 cs.append(c)
             return torch.stack(hs, 1), torch.stack(cs, 1)
         hx = (start[0][None], start[1][None]) if lstm else start[None]             # (1, B, H)
-        kernel = _KERNELS[self.cell if self.cell != "rnn" else f"rnn_{rnn.nonlinearity}"]
         out = kernel(x, hx, weights, True, 1, 0.0, self.training, False, True)[0]   # (B, T, H)
         return (out, None) if cells else out
 
@@ -216,6 +218,11 @@ class RecurrentClassifier(nn.Module):
     def pool(self, final: torch.Tensor, top: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
         """Final states (B, L*D*H) and the top layer's outputs (B, T, D*H) -> document embedding (B, doc_dim)."""
         return self.pooler(final, top, lengths)
+
+    def pool_prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+        """Unidirectional: every layer's state after each step (B, T, L*H) and the top layer's outputs
+        (B, T, H) -> the document embedding after every prefix (B, T, doc_dim)."""
+        return self.pooler.prefixes(finals, top)
 
     def document(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Embedded padded batch (B, T, E) -> document embedding (B, doc_dim), through the reading API."""
