@@ -437,7 +437,7 @@ def trace_run(run, text: str, methods: Sequence[str] = METHODS, *, target: str |
                      methods=methods, target=target)
 
 
-def predict_run(run, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+def run_probabilities(run, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
     """Every class's probability for each text, (N, k), with the run's own text encoding."""
     ids = [_encode(run, t)[1] for t in texts]
     was_training = run.model.training
@@ -448,5 +448,5 @@ def predict_run(run, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
         run.model.train(was_training)
 
 
-__all__ = ["Trace", "METHODS", "trace", "trace_ids", "trace_run", "predict_run", "running_probabilities",
+__all__ = ["Trace", "METHODS", "trace", "trace_ids", "trace_run", "run_probabilities", "running_probabilities",
            "supports_running", "occlusion", "removal", "gradient_input"]
