@@ -15,6 +15,17 @@ from rnnlab.runs import load_run  # noqa: E402
 from rnnlab.serve import Limits, create_app  # noqa: E402
 from rnnlab.trace import trace_run  # noqa: E402
 
+def _three_class():
+    """tests/_three_class.py (tests/ is not a package, and this folder is not beside it)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_three_class", Path(__file__).parents[1] / "_three_class.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 CONTRAST = "I loved it at first, but by the end I hated it"
 MIRROR = "I hated it at first, but by the end I loved it"
 
@@ -237,8 +248,7 @@ def test_blank_text_is_422_with_the_clis_message(client, path, body):
 # -- a three-class run ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def client3(runs, tmp_path_factory):
-    from _three_class import three_class_run
-
+    three_class_run = _three_class().three_class_run
     root = tmp_path_factory.mktemp("three")
     paths = [three_class_run(root / "lstm3"), three_class_run(root / "boe3", model="boe")]
     with TestClient(create_app(paths + [runs["lstm"]])) as c:
