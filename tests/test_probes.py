@@ -121,3 +121,66 @@ def test_bag_model_gives_permutations_identical_probabilities():
     assert len(perms) == 2                                   # the 'order' pair and the 'intensifier' pair
     assert (perms["boe"] < 1e-6).all()
     assert (perms["rnn"] > 1e-6).all()
+
+
+def _three_class():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_three_class", Path(__file__).with_name("_three_class.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_telltale_probes_refuse_more_than_two_classes_in_one_line(small_prepared):
+    import copy
+
+    from rnnlab.errors import RnnlabError
+
+    three = copy.copy(small_prepared)
+    three.labels = ["neg", "neu", "pos"]
+    message = "the tell-tale probe (<newneg> / <newpos>) needs two classes; this has 3 (neg, neu, pos)"
+    with pytest.raises(RnnlabError) as err:
+        telltale_prepared(three, "start")
+    assert str(err.value) == message
+    with pytest.raises(RnnlabError, match="tell-tale gradient report .* needs two classes; this has 3"):
+        gradient_report(three, ModelConfig(model="rnn"), ("end",))
+
+
+def test_contrast_of_a_three_class_run_has_a_column_per_class(tmp_path):
+    from rnnlab.runs import load_run
+    from rnnlab.trace import trace_run
+
+    run = load_run(_three_class().three_class_run(tmp_path / "lstm3"))
+    df = contrastive_predictions({"lstm3": run})
+    cols = ["lstm3 p(neg)", "lstm3 p(neu)", "lstm3 p(pos)"]
+    assert list(df.columns) == ["group", "text"] + cols
+    np.testing.assert_allclose(df[cols].sum(axis=1), 1.0, atol=1e-9)
+    t = trace_run(run, df["text"][0])
+    assert df.loc[0, cols].tolist() == pytest.approx([t.probabilities[c] for c in ("neg", "neu", "pos")], abs=1e-6)
+    perms = permutation_check(df)
+    assert list(perms.columns) == ["text a", "text b"] + cols
+
+
+def test_probe_commands_print_json(trained_runs, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    runner = CliRunner()
+    run3 = _three_class().three_class_run(tmp_path / "lstm3")
+    r = runner.invoke(app, ["probe", "contrast", str(trained_runs["boe"]), str(run3), "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.output)
+    assert len(body["predictions"]) == len(CONTRAST_TEXTS)
+    first = body["predictions"][0]
+    assert set(first) == {"group", "text", "boe", "lstm3 p(neg)", "lstm3 p(neu)", "lstm3 p(pos)"}
+    assert 0 < first["boe"] < 1
+    assert all(row["boe"] < 1e-6 for row in body["permutations"])  # a bag ignores word order
+    r = runner.invoke(app, ["probe", "similarity", str(trained_runs["boe"]), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert rows[0]["token a"] == NEWNEG and rows[0]["cosine"] is None  # not in this run's vocabulary

@@ -9,10 +9,12 @@ import torch
 from rnnlab.config import ModelConfig
 from rnnlab.data.vocab import Vocab
 from rnnlab.inspect import predict_proba
-from rnnlab.models import build_model
+from rnnlab.errors import RnnlabError
+from rnnlab.models import RecurrentClassifier, build_model
+from rnnlab.models.pooling import Pooling
 from rnnlab.runs import load_run
 from rnnlab.trace import (METHODS, _probabilities, gradient_input, occlusion, removal, running_probabilities,
-                          supports_running, trace, trace_run)
+                          supports_running, trace, trace_ids, trace_run)
 
 WORDS = "i loved it at first , but by the end hated . a dull and wonderful film".split()
 CONTRAST = "I loved it at first, but by the end I hated it"
@@ -50,7 +52,8 @@ def test_running_probability_equals_classifying_each_prefix(vocab_and_vectors, c
     texts = [_ids(vocab, rng, n) for n in (1, 7, 13)]  # different lengths in one padded batch
     running = running_probabilities(model, texts)
     for ids, probs in zip(texts, running):
-        assert probs.shape == (len(ids),)
+        assert probs.shape == (len(ids), 2)
+        np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-12)
         prefixes = [ids[: t + 1] for t in range(len(ids))]
         expected = _probabilities(model, prefixes, vocab.pad_index)
         np.testing.assert_allclose(probs, expected, rtol=0, atol=1e-6)
@@ -62,6 +65,8 @@ def test_running_probability_matches_prediction_on_text(vocab_and_vectors):
     t = trace(model, vocab, CONTRAST)
     assert t.running is not None and len(t.running) == len(t.tokens) == 13
     expected = predict_proba(model, vocab, [" ".join(t.tokens[: i + 1]) for i in range(len(t.tokens))])
+    assert t.target == "pos" and t.running_by_class["pos"] == t.running
+    np.testing.assert_allclose(np.add(t.running_by_class["neg"], t.running), 1.0, atol=1e-9)
     np.testing.assert_allclose(t.running, expected, atol=1e-6)
     assert t.running[-1] == pytest.approx(t.probability, abs=1e-6)
     assert t.deltas[0] == pytest.approx(t.running[0] - 0.5)
@@ -91,14 +96,14 @@ def test_leave_one_out_equals_classifying_each_variant(vocab_and_vectors, kw):
     model = _model(vocab_and_vectors, **kw)
     ids = _ids(vocab, np.random.default_rng(0), 9)
     base = float(predict_proba(model, vocab, [" ".join(vocab.lookup_tokens(ids))])[0])
-    assert base == pytest.approx(_probabilities(model, [ids])[0], abs=1e-7)
+    assert base == pytest.approx(_probabilities(model, [ids])[0, 1], abs=1e-7)
     occ, rem = occlusion(model, ids), removal(model, ids)
 
     for i in range(len(ids)):
         replaced = ids.copy()
         replaced[i] = vocab.unk_index
         removed = np.delete(ids, i)
-        p_rep, p_rem = _probabilities(model, [replaced, removed])
+        p_rep, p_rem = _probabilities(model, [replaced, removed])[:, 1]
         assert occ[i] == pytest.approx(base - p_rep, abs=1e-6)
         assert rem[i] == pytest.approx(base - p_rem, abs=1e-6)
 
@@ -196,3 +201,109 @@ def test_one_layer_bidirectional_leave_one_out_starts_from_both_ends(vocab_and_v
     assert not _shares_both_ends(_model(vocab_and_vectors, model="gru", bidirectional=True,
                                         pooling="final+max+mean"))
     assert not _shares_both_ends(_model(vocab_and_vectors, model="gru"))
+
+
+# -- a new pooling and a new cell, defined here only: the trace follows the model's reading API --------------
+class MinPooling(Pooling):
+    """Toy: the minimum over time of the top layer's outputs (needs the outputs, so no prefix shortcut)."""
+
+    name = "min"
+
+    def dim(self, layers, directions, hidden):
+        return directions * hidden
+
+    def __call__(self, final, top, lengths):
+        mask = torch.arange(top.shape[1])[None, :] < lengths[:, None]
+        return top.masked_fill(~mask[:, :, None], float("inf")).amin(1)
+
+
+class LeakyCellClassifier(RecurrentClassifier):
+    """Toy cell: h_t = tanh(W x_t + b) + 0.5 h_{t-1}, with the rnn's weights (W_hh unused)."""
+
+    packed_reference = False
+
+    def direction_states(self, x, layer, direction=0, start=None, cells=False):
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        w, b = getattr(self.rnn, f"weight_ih{suffix}"), getattr(self.rnn, f"bias_ih{suffix}")
+        h = x.new_zeros(x.shape[0], self.rnn.hidden_size) if start is None else start
+        hs = []
+        for t in range(x.shape[1]):
+            h = torch.tanh(x[:, t] @ w.T + b) + 0.5 * h
+            hs.append(h)
+        out = torch.stack(hs, 1)
+        return (out, None) if cells else out
+
+
+def _toy(vocab_and_vectors, cls=RecurrentClassifier, pooling=None, num_classes=2, **kw):
+    vocab, vectors = vocab_and_vectors
+    torch.manual_seed(4)
+    model = cls(vocab, vectors, 5, 4, num_classes=num_classes, **kw)
+    if pooling is not None:
+        model.pooler = pooling
+        model.hidden = torch.nn.Linear(pooling.dim(model.num_layers, model.num_directions, 5), 4)
+    with torch.no_grad():
+        model.output.weight.mul_(4.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize("toy", ["pooling", "cell", "cell+bi", "both"])
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_trace_of_a_new_cell_or_pooling_equals_classifying_each_prefix_and_variant(vocab_and_vectors, toy,
+                                                                                    num_classes):
+    vocab, _ = vocab_and_vectors
+    kw = dict(cell="gru", recurrent_layers=2)
+    if "cell" in toy or toy == "both":
+        kw = dict(cls=LeakyCellClassifier, recurrent_layers=1 if "bi" in toy else 2,
+                  recurrent_bidirectional="bi" in toy)
+    if toy in ("pooling", "both"):
+        kw["pooling"] = MinPooling()
+    model = _toy(vocab_and_vectors, num_classes=num_classes, **kw)
+    ids = _ids(vocab, np.random.default_rng(2), 8)
+    labels = ["a", "b", "c"][:num_classes]
+    t = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids, labels=labels)
+    whole = _probabilities(model, [ids])[0]
+    assert t.probabilities == pytest.approx(dict(zip(labels, whole)), abs=1e-6)
+    c = labels.index(t.target)
+    if model.num_directions == 1:
+        prefixes = _probabilities(model, [ids[: i + 1] for i in range(len(ids))])     # (T, k)
+        for j, name in enumerate(labels):
+            np.testing.assert_allclose(t.running_by_class[name], prefixes[:, j], atol=1e-6)
+    else:
+        assert t.running is None
+    for i in range(len(ids)):
+        replaced = ids.copy()
+        replaced[i] = vocab.unk_index
+        p_rep, p_rem = _probabilities(model, [replaced, np.delete(ids, i)])[:, c]
+        assert t.importance["occlusion"][i] == pytest.approx(whole[c] - p_rep, abs=1e-6)
+        assert t.importance["removal"][i] == pytest.approx(whole[c] - p_rem, abs=1e-6)
+    # gradient x input against autograd through the model's own forward_logits
+    weight = model.embedding.weight
+    weight.requires_grad_(True)
+    logits = model.forward_logits(torch.as_tensor(ids)[None], torch.tensor([len(ids)]))[0]
+    logit = logits if num_classes == 2 else logits[c]
+    (grad,) = torch.autograd.grad(logit, weight)
+    weight.requires_grad_(False)
+    # the table's gradient row sums over a token's occurrences: compare the sum per distinct token
+    got = {}
+    for i, v in zip(ids, t.importance["gradient_input"]):
+        got[int(i)] = got.get(int(i), 0.0) + v
+    for i, v in got.items():
+        assert v == pytest.approx(float(grad[i] @ weight[i]), rel=1e-4, abs=1e-6)
+
+
+def test_three_classes_follow_the_predicted_class_or_the_one_asked_for(vocab_and_vectors):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", num_classes=3)
+    labels = ["neg", "neu", "pos"]
+    t = trace(model, vocab, CONTRAST, labels=labels)
+    assert sum(t.probabilities.values()) == pytest.approx(1.0)
+    assert t.label == max(t.probabilities, key=t.probabilities.get) == t.target
+    assert t.deltas[0] == pytest.approx(t.running[0] - 1 / 3)
+    for j in range(len(t.tokens)):
+        assert sum(v[j] for v in t.running_by_class.values()) == pytest.approx(1.0)
+    other = next(name for name in labels if name != t.label)
+    u = trace(model, vocab, CONTRAST, labels=labels, target=other)
+    assert u.target == other and u.running == t.running_by_class[other]
+    assert u.probability == pytest.approx(t.probabilities[other])
+    with pytest.raises(RnnlabError, match="unknown class 'happy'"):
+        trace(model, vocab, CONTRAST, labels=labels, target="happy")

@@ -22,3 +22,8 @@ class InputError(RnnlabError, ValueError):
         self.line = line
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+
+def blank_text_message(what: str = "trace") -> str:
+    """The one message for an empty or whitespace-only text, shared by the CLI and the server."""
+    return f"nothing to {what}: give a non-empty text"

@@ -21,6 +21,13 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
+from rnnlab.data.pipeline import TextPipeline
+from rnnlab.data.task import Task
+from rnnlab.data.tokenize import Tokenizer
+from rnnlab.data.tsv import DEFAULT_LABELS
+from rnnlab.errors import RnnlabError
+from rnnlab.trace import run_probabilities
+
 NEWNEG, NEWPOS = "<newneg>", "<newpos>"
 TELLTALE_TOKENS = (NEWNEG, NEWPOS)
 POSITIONS = ("start", "middle", "end")
@@ -40,25 +47,52 @@ SIMILARITY_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 
+def refuse_more_than_two(labels: Sequence[str], probe: str) -> None:
+    """One line for a probe that only means something with two classes."""
+    if len(labels) > 2:
+        raise RnnlabError(f"{probe} needs two classes; this has {len(labels)} ({', '.join(labels)})")
+
+
 # -- contrastive predictions ------------------------------------------------------------
-def _as_model_vocab(item):
+class _PairRun:
+    """A ``(model, vocab)`` pair seen as a run: default tokenizer, no length limit, labels by class count."""
+
+    def __init__(self, model, vocab):
+        self.model, self.vocab, self.max_length, self._tokenizer = model, vocab, None, Tokenizer()
+        k = getattr(model, "num_classes", 2)
+        self.labels = list(DEFAULT_LABELS) if k == 2 else [str(i) for i in range(k)]
+
+    def tokenizer(self):
+        return self._tokenizer
+
+    @property
+    def pipeline(self):
+        return TextPipeline(self.vocab, Task(tuple(self.labels)), None, self._tokenizer)
+
+
+def _as_run(item):
     """A loaded :class:`~rnnlab.runs.Run`, or a ``(model, vocab)`` pair."""
     if hasattr(item, "model") and hasattr(item, "vocab"):
-        return item.model, item.vocab, getattr(item, "max_length", None)
-    model, vocab = item
-    return model, vocab, None
+        return item
+    return _PairRun(*item)
 
 
 def contrastive_predictions(models: Mapping[str, object], texts: Sequence[tuple[str, str]] = CONTRAST_TEXTS):
-    """A DataFrame: group, text, then one column of P(pos) per model (runs or ``(model, vocab)``)."""
+    """A DataFrame: group, text, then per model (runs or ``(model, vocab)``) the probability of its second
+    class (two classes: one column named after the model) or one column ``NAME p(LABEL)`` per class (k > 2).
+    Each run reads the texts with its own tokenizer settings and length limit."""
     import pandas as pd
-
-    from rnnlab.inspect import predict_proba
 
     df = pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts]})
     for name, item in models.items():
-        model, vocab, max_length = _as_model_vocab(item)
-        df[name] = predict_proba(model, vocab, list(df["text"]), max_length=max_length)
+        run = _as_run(item)
+        probs = run_probabilities(run, list(df["text"]))                 # (N, k)
+        labels = list(run.labels or DEFAULT_LABELS)
+        if probs.shape[1] == 2:
+            df[name] = probs[:, 1]
+        else:
+            for j, label in enumerate(labels):
+                df[f"{name} p({label})"] = probs[:, j]
     return df
 
 
@@ -123,6 +157,7 @@ def telltale_dataset(dataset, position: str, neg_id: int, pos_id: int, max_lengt
 def telltale_prepared(prepared, position: str, tokens: Sequence[str] = TELLTALE_TOKENS,
                       max_length: int | None = None):
     """A copy of ``prepared`` (whose vocabulary already holds ``tokens``) with the train and validation texts marked."""
+    refuse_more_than_two(list(prepared.labels), f"the tell-tale probe ({' / '.join(tokens)})")
     neg, pos = tokens
     if neg not in prepared.vocab or pos not in prepared.vocab:
         raise ValueError(f"the vocabulary lacks {neg!r} / {pos!r}: prepare the data with extra_tokens={list(tokens)}")
@@ -224,6 +259,7 @@ def gradient_report(prepared, model_config, positions: Sequence[str] = POSITIONS
     from rnnlab.training import configure_threads
 
     configure_threads()   # one thread unless $RNNLAB_THREADS: two OpenMP threads stall on a busy 2-core machine
+    refuse_more_than_two(list(prepared.labels), f"the tell-tale gradient report ({' / '.join(tokens)})")
     if prepared.valid is None:
         raise ValueError("the gradient report needs validation data")
     cfg = replace(model_config, vocab_size=len(prepared.vocab), embedding_dim=int(prepared.embeddings.shape[1]),

@@ -122,3 +122,50 @@ def test_rnnlab_serve_refuses_a_missing_run_in_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "rnnlab", "serve", str(tmp_path / "nope")], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path / 'nope'}: no such run directory"
+
+
+def _three_class():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_three_class", Path(__file__).parents[1] / "_three_class.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def run3(tmp_path_factory):
+    return _three_class().three_class_run(tmp_path_factory.mktemp("three") / "lstm3")
+
+
+def test_trace_of_three_classes_follows_the_predicted_class(run3):
+    r = runner.invoke(app, ["trace", str(run3), CONTRAST, "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.output)
+    assert body["target"] == body["label"] and sum(body["probabilities"].values()) == pytest.approx(1.0)
+    assert set(body["running_by_class"]) == {"neg", "neu", "pos"}
+    r = runner.invoke(app, ["trace", str(run3), CONTRAST])
+    lines = r.output.splitlines()
+    assert lines[0].startswith(f"{body['label']}  p({body['label']}) = {body['probability']:.4f}")
+    assert lines[1].startswith(f"running p({body['label']}): ")
+    assert lines[2].split() == ["token", "running", "step", "occlusion", "removal", "gradient_input"]
+
+
+def test_trace_all_classes_and_a_chosen_class(run3):
+    r = runner.invoke(app, ["trace", str(run3), CONTRAST, "--all-classes", "--class", "neu"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "p(neu) = " in lines[0]
+    assert lines[1].split("  ")[0].startswith("p(neg) = ") and "p(pos) = " in lines[1]
+    assert [line.split(":")[0].strip() for line in lines[2:5]] == ["running p(neg)", "running p(neu)",
+                                                                   "running p(pos)"]
+    assert lines[5].split() == ["token", "p(neg)", "p(neu)", "p(pos)", "step", "occlusion", "removal",
+                                "gradient_input"]
+    row = lines[6].split()
+    assert sum(float(v) for v in row[1:4]) == pytest.approx(1.0, abs=2e-4)
+
+
+def test_trace_refuses_an_unknown_class_in_one_line(run3):
+    r = runner.invoke(app, ["trace", str(run3), CONTRAST, "--class", "happy"])
+    assert r.exit_code != 0 and str(r.exception) == "unknown --class 'happy'; this run's classes are neg, neu, pos"

@@ -86,3 +86,27 @@ def test_bad_choices_raise_value_errors_listing_valid_ones(tiny_vocab_and_vector
         ModelConfig(model="cnn")
     with pytest.raises(ValueError, match="32 entries but the embedding matrix has 5 rows"):
         RNNClassifier(vocab, emb[:5], 4, 3)
+
+
+def test_reading_api_gives_the_forward_pass_on_both_families():
+    """embed -> document (layer_states, finals, pool) -> head equals forward_logits, packed or padded."""
+    torch.manual_seed(0)
+    ids = torch.randint(2, 30, (3, 6))
+    lengths = torch.tensor([6, 2, 4])
+    ids[torch.arange(6)[None, :] >= lengths[:, None]] = 1
+    for kw in [dict(model="boe"), dict(model="lstm", bidirectional=True, layers=2, pooling="final+max+mean"),
+               dict(model="gru", num_classes=3)]:
+        cfg = ModelConfig(vocab_size=30, embedding_dim=6, recurrent_dim=5, hidden_dim=4, **kw)
+        model = build_model(cfg, None, torch.randn(30, 6)).eval()
+        with torch.no_grad():
+            doc = model.document(model.embed(ids), lengths)
+            if kw["model"] == "boe":
+                flat = torch.cat([ids[i, :n] for i, n in enumerate(lengths)])
+                offsets = torch.tensor([0, 6, 8])
+                expected = model.forward_logits(flat, offsets)
+                assert model.num_layers == 0 and model.layer_states(model.embed(ids), lengths) == []
+            else:
+                expected = model.forward_logits(ids, lengths)
+                states = model.layer_states(model.embed(ids), lengths)
+                assert len(states) == model.num_layers and all(len(s) == model.num_directions for s in states)
+            torch.testing.assert_close(model.head(doc), expected, rtol=0, atol=1e-5)

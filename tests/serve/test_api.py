@@ -15,6 +15,17 @@ from rnnlab.runs import load_run  # noqa: E402
 from rnnlab.serve import Limits, create_app  # noqa: E402
 from rnnlab.trace import trace_run  # noqa: E402
 
+def _three_class():
+    """tests/_three_class.py (tests/ is not a package, and this folder is not beside it)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_three_class", Path(__file__).parents[1] / "_three_class.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 CONTRAST = "I loved it at first, but by the end I hated it"
 MIRROR = "I hated it at first, but by the end I loved it"
 
@@ -57,21 +68,25 @@ def test_models_describe_type_config_and_test_metrics(client):
     assert by_name["lstm"]["test"]["acc"] == 0.61
     assert by_name["bigru"]["bidirectional"] is True and by_name["bigru"]["running"] is False
     assert by_name["boe"]["family"] == "boe" and by_name["boe"]["test"] is None
+    assert set(by_name["boe"]["valid"]) >= {"loss", "acc"}
     assert by_name["boe"]["config"]["model"] == "boe" and by_name["boe"]["train"]["max_length"] == 200
     assert all(m["labels"] == ["neg", "pos"] and m["parameters"] > 0 for m in by_name.values())
 
 
 @pytest.mark.parametrize("name", ["lstm", "bigru", "boe"])
 def test_predict_matches_the_python_api(client, runs, name):
-    texts = [CONTRAST, MIRROR, "A wonderful film.", ""]
+    texts = [CONTRAST, MIRROR, "A wonderful film.", "zzz"]
     r = client.post("/predict", json={"model": name, "texts": texts})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["model"] == name and body["labels"] == ["neg", "pos"]
     expected = predict_run(load_run(runs[name]), texts)
-    got = [p["probability"] for p in body["predictions"]]
+    got = [p["probabilities"]["pos"] for p in body["predictions"]]
     assert got == pytest.approx(list(expected["p(pos)"]), abs=1e-6)
     assert [p["label"] for p in body["predictions"]] == list(expected["label"])
+    for p in body["predictions"]:
+        assert sum(p["probabilities"].values()) == pytest.approx(1.0)
+        assert p["probability"] == p["probabilities"][p["label"]] >= 0.5
 
 
 def test_predict_without_a_model_uses_the_first(client):
@@ -216,3 +231,65 @@ def test_a_pickle_beside_the_weights_is_never_read(runs, tmp_path):
     (run / "weights.safetensors").unlink()
     with pytest.raises(RnnlabError, match="weights.safetensors: missing"):
         create_app([run])
+
+
+@pytest.mark.parametrize("path,body", [("/predict", {"texts": ["fine", "  \n\t"]}), ("/trace", {"text": " "}),
+                                       ("/predict", {"texts": [""]}), ("/trace", {"text": ""})])
+def test_blank_text_is_422_with_the_clis_message(client, path, body):
+    from rnnlab.errors import blank_text_message
+
+    r = client.post(path, json=body)
+    assert r.status_code == 422
+    what = "classify" if path == "/predict" else "trace"
+    assert r.json()["message"].endswith(blank_text_message(what))
+    assert r.json()["detail"][0]["loc"][:2] == ["body", "texts" if path == "/predict" else "text"]
+
+
+# -- a three-class run ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client3(runs, tmp_path_factory):
+    three_class_run = _three_class().three_class_run
+    root = tmp_path_factory.mktemp("three")
+    paths = [three_class_run(root / "lstm3"), three_class_run(root / "boe3", model="boe")]
+    with TestClient(create_app(paths + [runs["lstm"]])) as c:
+        yield c
+
+
+def test_three_classes_predict_every_class(client3):
+    r = client3.post("/predict", json={"model": "lstm3", "texts": [CONTRAST, MIRROR, "okay fine"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["labels"] == ["neg", "neu", "pos"]
+    for p in body["predictions"]:
+        assert list(p["probabilities"]) == ["neg", "neu", "pos"]
+        assert sum(p["probabilities"].values()) == pytest.approx(1.0)
+        assert p["label"] == max(p["probabilities"], key=p["probabilities"].get)
+        assert p["probability"] == p["probabilities"][p["label"]]
+
+
+@pytest.mark.parametrize("model", ["lstm3", "boe3"])
+def test_three_classes_trace_follows_the_predicted_or_asked_class(client3, model):
+    r = client3.post("/trace", json={"model": model, "text": CONTRAST})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["target"] == body["label"] == max(body["probabilities"], key=body["probabilities"].get)
+    assert body["probability"] == pytest.approx(body["probabilities"][body["target"]])
+    if model == "lstm3":
+        assert set(body["running_by_class"]) == {"neg", "neu", "pos"}
+        assert body["running"] == body["running_by_class"][body["target"]]
+        assert body["running"][-1] == pytest.approx(body["probability"], abs=1e-6)
+        assert body["deltas"][0] == pytest.approx(body["running"][0] - 1 / 3)
+    else:
+        assert body["running"] is None and body["running_by_class"] is None
+    other = next(c for c in ("neg", "neu", "pos") if c != body["label"])
+    r = client3.post("/trace", json={"model": model, "text": CONTRAST, "target": other})
+    assert r.status_code == 200 and r.json()["target"] == other
+    assert r.json()["probability"] == pytest.approx(body["probabilities"][other])
+    r = client3.post("/trace", json={"model": model, "text": CONTRAST, "target": "happy"})
+    assert r.status_code == 422 and "unknown class 'happy'" in r.json()["message"]
+
+
+def test_models_show_each_runs_labels_and_metrics(client3):
+    by_name = {m["name"]: m for m in client3.get("/models").json()}
+    assert by_name["lstm3"]["labels"] == ["neg", "neu", "pos"] and by_name["lstm"]["labels"] == ["neg", "pos"]
+    assert by_name["lstm3"]["valid"] == {"loss": 1.01, "acc": 0.45} and by_name["lstm3"]["best_epoch"] == 2

@@ -31,7 +31,29 @@ class BagOfEmbeddingsBinaryClassifier(nn.Module):
         # Trained on logits (numerically stable); forward() still returns probabilities.
         self.loss_function = nn.BCEWithLogitsLoss() if num_classes == 2 else nn.CrossEntropyLoss()
 
+    # -- the reading API (as on RecurrentClassifier; a bag has no recurrent layers) ---------------
+    num_layers = 0
+    num_directions = 0
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Token ids (..., T) -> embeddings (..., T, E)."""
+        return nn.functional.embedding(ids, self.embedding.weight)
+
+    def layer_states(self, x: torch.Tensor, lengths: torch.Tensor) -> list:
+        """No recurrent layers: an empty list (kept so readers can treat both families alike)."""
+        return []
+
+    def pool(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Embedded padded batch (B, T, E) -> the mean vector of each text's first ``lengths`` tokens (B, E)."""
+        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]  # (B, T)
+        return (x * mask[:, :, None]).sum(1) / lengths.to(x.device)[:, None].to(x.dtype)
+
+    def document(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Embedded padded batch (B, T, E) -> document embedding (B, E), through the reading API."""
+        return self.pool(x, lengths)
+
     def document_embedding(self, text: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        # The fused EmbeddingBag of embed + pool on the flat batch (same numbers, no padding).
         return self.embedding(text, offsets)          # (B, E): the mean vector of each text
 
     def head(self, doc: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnlab.models.pooling import pooler
+
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
@@ -72,21 +74,29 @@ def _elman(relu: bool):
 # one direction of one layer: (input, hx, [w_ih, w_hh, b_ih, b_hh], has_biases, layers, dropout, train,
 # bidirectional, batch_first) -> (output, h_n[, c_n]), the kernels nn.RNN / nn.LSTM / nn.GRU call
 _KERNELS = {"rnn_tanh": _elman(False), "rnn_relu": _elman(True), "lstm": torch._VF.lstm, "gru": torch._VF.gru}
-POOLINGS = ("final", "final+max+mean")
 
 
 class RecurrentClassifier(nn.Module):
-    """Embedding -> packed recurrent layers -> [h_n of every layer/direction] -> ReLU layer -> sigmoid."""
+    """Embedding -> recurrent layers -> pooling (:mod:`rnnlab.models.pooling`) -> ReLU layer -> output.
+
+    The reading API (what :mod:`rnnlab.trace` uses; ``forward`` goes through it too):
+    :meth:`embed`, :meth:`direction_states`, :meth:`layer_states`, :meth:`finals`, :meth:`pool`,
+    :meth:`document`, :meth:`head`, :attr:`num_layers`, :attr:`num_directions`. A new cell overrides
+    :meth:`direction_states` (and sets ``packed_reference = False``); a new pooling is a
+    :class:`~rnnlab.models.pooling.Pooling` put in ``self.pooler``.
+    """
 
     family = "recurrent"
+    # Whether ``self.rnn`` (an nn.RNNBase) may run a packed sequence as the reference path; a cell
+    # that only defines direction_states sets this False so every pass goes through it.
+    packed_reference = True
 
     def __init__(self, vocab, embeddings: torch.Tensor, recurrent_dim: int, hidden_dim: int,
                  freeze_embeddings: bool = True, cell: str = "rnn", recurrent_activation: str = "tanh",
                  recurrent_layers: int = 1, recurrent_bidirectional: bool = False, dropout: float = 0.0,
                  pooling: str = "final", num_classes: int = 2):
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+        self.pooler = pooler(pooling)
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
         if cell == "rnn" and recurrent_activation not in ("tanh", "relu"):
@@ -108,30 +118,133 @@ class RecurrentClassifier(nn.Module):
         # On CPU run the padded batch through the cell kernels (same outputs as packing, faster);
         # set False to use the packed reference path everywhere.
         self.cpu_padded = True
-        self.doc_dim = recurrent_dim * recurrent_layers * directions
-        if pooling == "final+max+mean":  # + max and mean over time of the last layer's outputs
-            self.doc_dim += 2 * recurrent_dim * directions
+        self.doc_dim = self.pooler.dim(recurrent_layers, directions, recurrent_dim)
         self.dropout = nn.Dropout(dropout)
         self.hidden = nn.Linear(self.doc_dim, hidden_dim)
         self.num_classes = num_classes
         self.output = nn.Linear(hidden_dim, 1 if num_classes == 2 else num_classes)
         self.loss_function = nn.BCEWithLogitsLoss() if num_classes == 2 else nn.CrossEntropyLoss()
 
+    # -- the reading API -------------------------------------------------------------------
+    @property
+    def num_layers(self) -> int:
+        return self.rnn.num_layers
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.rnn.bidirectional else 1
+
+    @property
+    def state_size(self) -> int:
+        """H: the size of one direction's state."""
+        return self.rnn.hidden_size
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Token ids (..., T) -> embeddings (..., T, E)."""
+        return self.embedding(ids)
+
+    def direction_states(self, x: torch.Tensor, layer: int, direction: int = 0, start=None,
+                         cells: bool = False):
+        """One direction of one layer read over ``x`` (B, T, In) *in the order given* -> states (B, T, H).
+
+        The caller reverses the input for the backward direction (``direction=1`` only picks its
+        weights). ``start`` is the state before the first step: h (B, H), or (h, c) for an LSTM;
+        zeros when None. With ``cells=True`` returns ``(h, c)``, c the LSTM cell state after every
+        step (B, T, H) (None for other cells). Padding after a text's end never reaches its states.
+        """
+        rnn = self.rnn
+        B, H = x.shape[0], rnn.hidden_size
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        weights = [getattr(rnn, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        lstm = self.cell == "lstm"
+        kernel = _KERNELS[self.cell if self.cell != "rnn" else f"rnn_{rnn.nonlinearity}"]
+        if start is None:
+            h0 = x.new_zeros(B, H)
+            start = (h0, h0) if lstm else h0
+        elif self.cell == "rnn":  # the hand-written Elman kernel starts from zeros; PyTorch's takes any state
+            kernel = torch._VF.rnn_relu if rnn.nonlinearity == "relu" else torch._VF.rnn_tanh
+        if cells and lstm:
+            # The fused kernel returns the cell state only at the end, so step through the cell here:
+            # PyTorch's gate order is input, forget, cell, output.
+            w_ih, w_hh, b_ih, b_hh = weights
+            gates_x = x @ w_ih.T + b_ih + b_hh                                      # (B, T, 4H), hoisted
+            h, c = start
+            hs, cs = [], []
+            for t in range(x.shape[1]):
+                i, f, g, o = (gates_x[:, t] + h @ w_hh.T).chunk(4, dim=-1)           # (B, H) each
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                hs.append(h)
+                cs.append(c)
+            return torch.stack(hs, 1), torch.stack(cs, 1)
+        hx = (start[0][None], start[1][None]) if lstm else start[None]             # (1, B, H)
+        out = kernel(x, hx, weights, True, 1, 0.0, self.training, False, True)[0]   # (B, T, H)
+        return (out, None) if cells else out
+
+    def layer_states(self, x: torch.Tensor, lengths: torch.Tensor) -> list[list[torch.Tensor]]:
+        """Embedded padded batch (B, T, E) -> ``states[layer][direction]`` (B, T, H) in text order.
+
+        The backward direction reads each text reversed *within its length* (padding stays at the
+        end), so padding never reaches a text's states; positions past a length hold anything.
+        """
+        B, T, _ = x.shape
+        rnn = self.rnn
+        lengths = lengths.to(x.device)
+        steps = torch.arange(T, device=x.device)
+        rev = (lengths[:, None] - 1 - steps[None, :]).clamp(min=0)                 # (B, T): reversal within length
+        states = []
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(self.num_directions):
+                inp = x if direction == 0 else x.gather(1, rev[:, :, None].expand(-1, -1, x.shape[2]))
+                out = self.direction_states(inp, layer, direction)                 # (B, T, H)
+                if direction:
+                    out = out.gather(1, rev[:, :, None].expand(-1, -1, out.shape[2]))  # back to text order
+                outs.append(out)
+            states.append(outs)
+            x = torch.cat(outs, dim=2)                                             # (B, T, D*H)
+            if layer < rnn.num_layers - 1 and rnn.dropout and self.training:
+                x = torch.nn.functional.dropout(x, rnn.dropout, training=True)
+        return states
+
+    def finals(self, states: list[list[torch.Tensor]], lengths: torch.Tensor) -> torch.Tensor:
+        """Each layer's and direction's state at each text's end -> (B, L*D*H), ordered as ``h_n``."""
+        B = states[0][0].shape[0]
+        device = states[0][0].device
+        rows, last = torch.arange(B, device=device), (lengths.to(device) - 1).clamp(min=0)
+        return torch.cat([s[rows, last] if d == 0 else s[:, 0]                    # backward ends at position 0
+                          for layer in states for d, s in enumerate(layer)], dim=1)
+
+    def pool(self, final: torch.Tensor, top: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
+        """Final states (B, L*D*H) and the top layer's outputs (B, T, D*H) -> document embedding (B, doc_dim)."""
+        return self.pooler(final, top, lengths)
+
+    def pool_prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+        """Unidirectional: every layer's state after each step (B, T, L*H) and the top layer's outputs
+        (B, T, H) -> the document embedding after every prefix (B, T, doc_dim)."""
+        return self.pooler.prefixes(finals, top)
+
+    def document(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Embedded padded batch (B, T, E) -> document embedding (B, doc_dim), through the reading API."""
+        states = self.layer_states(x, lengths)
+        return self.pool(self.finals(states, lengths), torch.cat(states[-1], dim=2), lengths)
+
+    def head(self, doc: torch.Tensor) -> torch.Tensor:
+        """Document embeddings (..., doc_dim) -> logits: (...) for two classes, (..., k) for k."""
+        hidden = torch.relu(self.hidden(self.dropout(doc)))                     # (..., hidden)
+        out = self.output(hidden)                                               # (..., O)
+        return out.squeeze(-1) if self.num_classes == 2 else out
+
+    # -- the forward pass ------------------------------------------------------------------
     def document_embedding(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
-        embedded = self.embedding(padded_text)                                     # (B, T, E)
+        embedded = self.embed(padded_text)                                         # (B, T, E)
         # the faster path per cell (benchmarks/speed.md): padded for training, and for LSTM inference
-        if embedded.device.type == "cpu" and self.cpu_padded and (torch.is_grad_enabled() or self.cell == "lstm"):
-            final, out = self._run_padded(embedded, seq_lengths)                   # (B, L*D*H), (B, T, D*H)
-        else:
-            final, out = self._run_packed(embedded, seq_lengths)
-        if self.pooling == "final":
-            return final
-        lengths = seq_lengths.to(out.device)
-        mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths[:, None]  # (B, T)
-        out = out.masked_fill(~mask[:, :, None], 0.0)                             # nothing past a text's end counts
-        mean = out.sum(1) / lengths[:, None].to(out.dtype)                         # (B, D*H)
-        maxed = out.masked_fill(~mask[:, :, None], float("-inf")).amax(1)         # (B, D*H)
-        return torch.cat([final, maxed, mean], dim=1)                              # (B, L*D*H + 2*D*H)
+        padded = (embedded.device.type == "cpu" and self.cpu_padded
+                  and (torch.is_grad_enabled() or self.cell == "lstm"))
+        if padded or not self.packed_reference:
+            return self.document(embedded, seq_lengths)
+        final, top = self._run_packed(embedded, seq_lengths)
+        return self.pool(final, top, seq_lengths)
 
     def _run_packed(self, embedded, seq_lengths):
         """The reference: a packed sequence, so padding never reaches the cell."""
@@ -141,55 +254,10 @@ class RecurrentClassifier(nn.Module):
             h_n = h_n[0]                                                           # the hidden, not the cell state
         # (L*D, B, H) -> (B, L*D*H): layer 0 fwd, layer 0 bwd, layer 1 fwd, ...
         final = h_n.transpose(0, 1).reshape(h_n.shape[1], -1)
-        if self.pooling == "final":
+        if not self.pooler.uses_top:
             return final, None
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=embedded.shape[1])  # (B, T, D*H)
         return final, out
-
-    def _run_padded(self, embedded, seq_lengths):
-        """Same result as :meth:`_run_packed`, computed on the padded batch (faster on CPU).
-
-        PyTorch's CPU kernels run a packed sequence step by step with a shrinking
-        batch, which costs 2-5x more than the padded batch (``benchmarks/speed.md``);
-        with length bucketing there is little padding to waste work on. Outputs
-        past a text's end never feed back into earlier steps, so the forward
-        direction's state at ``length - 1`` is exact. The backward direction runs
-        on each text reversed *within its length* (padding stays at the end), then
-        is flipped back. Each direction is one call of the cell's fused kernel with
-        that direction's weights.
-        """
-        B, T, _ = embedded.shape
-        rnn = self.rnn
-        lengths = seq_lengths.to(embedded.device)
-        steps = torch.arange(T, device=embedded.device)
-        rev = (lengths[:, None] - 1 - steps[None, :]).clamp(min=0)                 # (B, T): reversal within length
-        last = (lengths - 1).clamp(min=0)                                          # (B,)
-        rows = torch.arange(B, device=embedded.device)
-        kernel = _KERNELS[self.cell if self.cell != "rnn" else f"rnn_{rnn.nonlinearity}"]
-        x, finals = embedded, []
-        for layer in range(rnn.num_layers):
-            outs = []
-            for direction in range(2 if rnn.bidirectional else 1):
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                weights = [getattr(rnn, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-                inp = x if direction == 0 else x.gather(1, rev[:, :, None].expand(-1, -1, x.shape[2]))
-                h0 = x.new_zeros(1, B, rnn.hidden_size)
-                hx = (h0, h0) if self.cell == "lstm" else h0
-                out = kernel(inp, hx, weights, True, 1, 0.0, self.training, False, True)[0]  # (B, T, H)
-                finals.append(out[rows, last])                                     # (B, H): state at the true end
-                if direction:
-                    out = out.gather(1, rev[:, :, None].expand(-1, -1, out.shape[2]))  # back to text order
-                outs.append(out)
-            x = torch.cat(outs, dim=2)                                             # (B, T, D*H)
-            if layer < rnn.num_layers - 1 and rnn.dropout and self.training:
-                x = torch.nn.functional.dropout(x, rnn.dropout, training=True)
-        return torch.cat(finals, dim=1), x                                         # (B, L*D*H), (B, T, D*H)
-
-    def head(self, doc: torch.Tensor) -> torch.Tensor:
-        """Document embeddings (..., doc_dim) -> logits: (...) for two classes, (..., k) for k."""
-        hidden = torch.relu(self.hidden(self.dropout(doc)))                     # (..., hidden)
-        out = self.output(hidden)                                               # (..., O)
-        return out.squeeze(-1) if self.num_classes == 2 else out
 
     def forward_logits(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         return self.head(self.document_embedding(padded_text, seq_lengths))    # (B,) or (B, k)

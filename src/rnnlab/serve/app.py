@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Annotated
 
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import RnnlabError, blank_text_message
 
 STATIC = Path(__file__).resolve().parent / "static"
 Method = Literal["occlusion", "removal", "gradient_input"]
@@ -61,19 +61,21 @@ class ModelInfo(BaseModel):
     layers: int
     bidirectional: bool
     running: bool = Field(description="Whether /trace gives a running probability (unidirectional recurrent).")
-    labels: List[str]
+    labels: List[str] = Field(description="The task's classes, in the order of the model's outputs.")
     parameters: int
     vocab_size: int
     max_length: Optional[int] = Field(description="Tokens read per text (the run's training max_length).")
     config: Dict[str, Any] = Field(description="The model config saved in the run.")
     train: Dict[str, Any] = Field(description="The training config saved in the run.")
+    valid: Optional[Dict[str, Any]] = Field(None, description="Validation metrics of the kept epoch, when recorded.")
     test: Optional[Dict[str, Any]] = Field(None, description="Test metrics, when the run was trained with --test.")
     best_epoch: Optional[int] = None
 
 
 class Prediction(BaseModel):
-    label: str
-    probability: float = Field(description="Probability of the second (positive) label.")
+    label: str = Field(description="The predicted class.")
+    probabilities: Dict[str, float] = Field(description="Every class's probability (they sum to 1).")
+    probability: float = Field(description="Probability of the predicted class.")
 
 
 class PredictResponse(BaseModel):
@@ -87,11 +89,17 @@ class TraceResponse(BaseModel):
     text: str
     tokens: List[str]
     known: List[bool] = Field(description="False where the token is not in the vocabulary (read as <unk>).")
-    probability: float = Field(description="Probability of labels[1] for the (possibly truncated) text.")
-    label: str
+    probability: float = Field(description="Probability of `target` for the (possibly truncated) text.")
+    label: str = Field(description="The predicted class.")
     labels: List[str]
-    running: Optional[List[float]] = Field(description="Probability after each token (unidirectional models).")
-    deltas: Optional[List[float]] = Field(description="Change of the running probability at each token.")
+    target: str = Field(description="The class that probability, running, deltas and importance follow: "
+                                    "the request's `target`, else labels[1] for two classes, else the predicted one.")
+    probabilities: Dict[str, float] = Field(description="Every class's probability for the whole text.")
+    running: Optional[List[float]] = Field(description="p(target) after each token (unidirectional models).")
+    running_by_class: Optional[Dict[str, List[float]]] = Field(
+        description="Every class's probability after each token (unidirectional models).")
+    deltas: Optional[List[float]] = Field(description="Change of the running p(target) at each token "
+                                                      "(the first against 1/k).")
     importance: Dict[str, List[float]] = Field(
         description="Per-token importance by method: occlusion (p - p with the token as <unk>), removal "
                     "(p - p without the token), gradient_input (d logit / d embedding · embedding).")
@@ -131,6 +139,11 @@ class Registry:
                                   "serve runs whose folder names differ")
             self.runs[run.name] = run
 
+    def labels(self, run) -> list[str]:
+        from rnnlab.data.tsv import DEFAULT_LABELS
+
+        return list(run.labels or DEFAULT_LABELS)
+
     @property
     def names(self) -> list[str]:
         return list(self.runs)
@@ -148,13 +161,17 @@ class Registry:
         from rnnlab.data.tsv import DEFAULT_LABELS
         from rnnlab.trace import supports_running
 
+        best = run.meta.get("best_epoch")
+        rows = [r for r in run.metrics if r.get("valid")]
+        kept = next((r for r in rows if r.get("epoch") == best), rows[-1] if rows else None)
+
         mc = run.model_config
         return ModelInfo(name=run.name, type=mc.model, family="boe" if mc.model == "boe" else "recurrent",
                          layers=mc.layers if mc.recurrent else 0, bidirectional=mc.recurrent and mc.bidirectional,
                          running=supports_running(run.model), labels=run.labels or list(DEFAULT_LABELS),
                          parameters=sum(p.numel() for p in run.model.parameters()), vocab_size=len(run.vocab),
                          max_length=run.max_length, config=to_dict(mc), train=to_dict(run.train_config),
-                         test=run.meta.get("test"), best_epoch=run.meta.get("best_epoch"))
+                         valid=kept["valid"] if kept else None, test=run.meta.get("test"), best_epoch=best)
 
 
 # ---------------------------------------------------------------------------- body size
@@ -216,8 +233,7 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
     the server's large default thread pool: more threads than cores only add latency, and each
     thread's allocator arena adds memory.
     """
-    from rnnlab.inspect import predict_proba
-    from rnnlab.trace import METHODS, trace
+    from rnnlab.trace import METHODS, run_probabilities, trace_run
 
     limits = replace(limits or Limits(), **overrides)
     registry = Registry(run_dirs)
@@ -250,6 +266,8 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         model: ModelName = Field(None, description="A name from GET /models; the first served model if omitted.")
         text: Text
         methods: List[Method] = Field(list(METHODS), description="Importance methods to compute.")
+        target: Optional[str] = Field(None, description="The class to follow (a name from the model's labels); "
+                                                        "default labels[1] for two classes, else the predicted one.")
 
     app = FastAPI(title="rnnlab", version=_version(), lifespan=lifespan,
                   description="Classify texts with trained rnnlab runs and watch how a model reads them.")
@@ -281,25 +299,37 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         """Every model served: type, configs and test metrics when the run has them."""
         return [registry.info(run) for run in registry.runs.values()]
 
+    def unprocessable(loc: list, message: str, kind: str) -> JSONResponse:
+        """A 422 shaped like a validation error: the message on one line, and where."""
+        return JSONResponse({"message": f"{'.'.join(str(p) for p in loc)}: {message}",
+                             "detail": [{"loc": loc, "msg": message, "type": kind}]}, status_code=422)
+
     @app.post("/predict", response_model=PredictResponse, responses=errors, tags=["models"])
-    async def predict(request: PredictRequest) -> PredictResponse:
-        """Probabilities and labels for a batch of texts."""
+    async def predict(request: PredictRequest):
+        """Every class's probability and the predicted label for a batch of texts."""
         run = registry.get(request.model)
-        labels = run.labels or ["neg", "pos"]
-        probs = await in_pool(predict_proba, run.model, run.vocab, request.texts, run.tokenizer(), run.max_length)
-        return PredictResponse(model=run.name, labels=labels,
-                               predictions=[Prediction(label=labels[int(p > 0.5)], probability=float(p))
-                                            for p in probs])
+        blank = [i for i, t in enumerate(request.texts) if not t.strip()]
+        if blank:
+            return unprocessable(["body", "texts", blank[0]], blank_text_message("classify"), "blank_text")
+        labels = registry.labels(run)
+        probs = await in_pool(run_probabilities, run, request.texts)                  # (N, k)
+        return PredictResponse(model=run.name, labels=labels, predictions=[
+            Prediction(label=labels[int(row.argmax())], probability=float(row.max()),
+                       probabilities={name: float(p) for name, p in zip(labels, row)}) for row in probs])
 
     @app.post("/trace", response_model=TraceResponse, responses=errors, tags=["models"])
-    async def trace_endpoint(request: TraceRequest) -> TraceResponse:
-        """Tokens, running probability (unidirectional models) and per-token importances for one text."""
+    async def trace_endpoint(request: TraceRequest):
+        """Tokens, every class's running probability (unidirectional models) and per-token importances."""
         run = registry.get(request.model)
-        max_length = min(run.max_length or limits.max_trace_tokens, limits.max_trace_tokens)
+        if not request.text.strip():
+            return unprocessable(["body", "text"], blank_text_message("trace"), "blank_text")
+        labels = registry.labels(run)
+        if request.target is not None and request.target not in labels:
+            return unprocessable(["body", "target"], f"unknown class {request.target!r}; this model's classes "
+                                 f"are {', '.join(labels)}", "unknown_class")
         # Served models stay in eval mode (trace's mode switch is a no-op), so requests can run concurrently.
-        t = await in_pool(trace, run.model, run.vocab, request.text, tokenizer=run.tokenizer(),
-                          max_length=max_length, labels=run.labels or ["neg", "pos"],
-                          methods=list(dict.fromkeys(request.methods)))
+        t = await in_pool(trace_run, run, request.text, list(dict.fromkeys(request.methods)),
+                          target=request.target, max_length=limits.max_trace_tokens)
         return TraceResponse(model=run.name, **t.to_dict())
 
     @app.get("/", include_in_schema=False)
