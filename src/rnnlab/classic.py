@@ -30,6 +30,7 @@ from rnnlab.models import recurrent as _recurrent
 
 NEWNEG, NEWPOS = "<newneg>", "<newpos>"
 POSITIONS = ("start", "middle", "end")
+NEAR_ZERO = 1e-8  # a gradient norm below this is "near zero": its direction (cosine) is not meaningful
 
 
 # -- losses on probabilities -------------------------------------------------------------------
@@ -327,8 +328,12 @@ def view_untrained_gradients(word_position: str, model_class, model_args: Sequen
     rows = [vocab[NEWNEG], vocab[NEWPOS]]
     grads = model.embedding.weight.grad[rows].detach().clone()
     if print_fn:
-        print_fn(f"tell-tale tokens at the {word_position}: |grad {NEWNEG}| = {float(grads[0].norm()):.4f}, "
-                 f"|grad {NEWPOS}| = {float(grads[1].norm()):.4f}, cosine = {cosine_or_zero(grads[0], grads[1]):.4f}")
+        norms = grads.double().norm(dim=1)
+        cos = cosine_or_zero(grads[0], grads[1])
+        note = (" (a gradient is near zero: the cosine says little)" if float(norms.min()) < NEAR_ZERO
+                else "")
+        print_fn(f"tell-tale tokens at the {word_position}: |grad {NEWNEG}| = {float(norms[0]):.3g}, "
+                 f"|grad {NEWPOS}| = {float(norms[1]):.3g}, cosine = {cos:.4f}{note}")
         print_fn(f"{NEWNEG}: {grads[0]}")
         print_fn(f"{NEWPOS}: {grads[1]}")
     return grads
