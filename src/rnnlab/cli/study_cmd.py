@@ -39,7 +39,8 @@ def run_list() -> list[dict]:
 
 def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str | None = None,
             out: Path = Path("studies"), seeds: str = "1", epochs_scale: float = 1.0, epochs: int | None = None,
-            report: bool = True, progress: bool = True, skip_existing: bool = False) -> list[dict]:
+            report: bool = True, progress: bool = True, skip_existing: bool = False,
+            bucket: bool = True) -> list[dict]:
     from rnnlab.errors import RnnlabError
     from rnnlab.experiments.runner import run_studies
 
@@ -51,6 +52,7 @@ def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str 
         raise RnnlabError(f"--epochs must be at least 1, got {epochs}")
     return run_studies(None if all_ else names, out=out, data=data, valid=valid, seeds=parse_seeds(seeds),
                        epochs_scale=epochs_scale, epochs=epochs, report=report, skip_existing=skip_existing,
+                       bucket=bucket,
                        log=lambda m="": console.print(m, markup=False), progress=progress)
 
 
@@ -74,7 +76,10 @@ def run_command(
     report: bool = typer.Option(True, help="Write report.md / report.html in --out at the end."),
     skip_existing: bool = typer.Option(False, help="Keep runs already finished in --out; resume interrupted (or "
                                                    "stopped and snapshotted) ones from their checkpoint."),
+    bucket: bool = typer.Option(True, "--bucket/--no-bucket",
+                                help="Batch texts of similar length together (fast); --no-bucket draws random "
+                                     "mini-batches, as the course does."),
 ) -> None:
     """Train the runs of one or more studies, take their probes and write the report."""
     run_run(names=names or [], all_=all_, data=data, valid=valid, out=out, seeds=seeds, epochs_scale=epochs_scale,
-            epochs=epochs, report=report, skip_existing=skip_existing)
+            epochs=epochs, report=report, skip_existing=skip_existing, bucket=bucket)
