@@ -71,3 +71,20 @@ def test_no_bucket_switch_reaches_the_runs_and_the_report(small_tsv, tmp_path):
     assert "Padding and packing (course questions 1.1.1–1.1.2)" in text
     assert "cosine(grad <newneg>, grad <newpos>)" in text and "random mini-batches, as in the course" in text
     assert "**Time and turning point:**" in text
+
+
+def test_study_questions_command_writes_the_sections_without_training(small_tsv, tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    lines = small_tsv.read_text().splitlines()
+    train, valid = tmp_path / "t.tsv", tmp_path / "v.tsv"
+    train.write_text("\n".join(lines[:30]) + "\n")
+    valid.write_text("\n".join(lines[30:46]) + "\n")
+    r = CliRunner().invoke(app, ["study", "questions", "--data", str(train), "--valid", str(valid),
+                                 "--out", str(tmp_path / "q")])
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "q" / "course-questions.md").read_text()
+    assert "**1.1.2.**" in text and text.count("cosine(grad <newneg>, grad <newpos>)") == 4   # studies 4, 5, 7, 8
+    assert not list((tmp_path / "q").glob("*/seed-*"))                                      # nothing trained

@@ -83,3 +83,21 @@ def run_command(
     """Train the runs of one or more studies, take their probes and write the report."""
     run_run(names=names or [], all_=all_, data=data, valid=valid, out=out, seeds=seeds, epochs_scale=epochs_scale,
             epochs=epochs, report=report, skip_existing=skip_existing, bucket=bucket)
+
+
+@study_app.command("questions")
+def questions_command(
+    data: str = typer.Option("", help="Training data (default: the sample imdb-train.tsv)."),
+    valid: Optional[str] = typer.Option(None, help="Validation data (default: the matching *-test.tsv)."),
+    out: Path = typer.Option(Path("studies"), help="Folder for course-questions.md."),
+) -> None:
+    """Answer the course's questions that need no training (padding/packing, gradient cosines) in minutes."""
+    from rnnlab.experiments.report import write_questions
+    from rnnlab.experiments.runner import DataSource
+    from rnnlab.training import configure_threads
+
+    configure_threads()
+    log = lambda m="": console.print(m, markup=False)  # noqa: E731
+    path = write_questions(out, DataSource(data, valid, log=log), log=log)
+    log(f"wrote {path}")
+

@@ -585,3 +585,35 @@ def write_report(root: str | Path, out: str | Path | None = None) -> tuple[Path,
     atomic_write_text(md, render_md(blocks))
     atomic_write_text(page, render_html(blocks, out, "rnnlab studies report"))
     return md, page
+
+
+QUESTIONS_MD = "course-questions.md"
+
+
+def write_questions(out: str | Path, source, seed: int = 1, log=print) -> Path:
+    """The report's course-question sections that need no training, into ``out/course-questions.md``.
+
+    Padding and packing (1.1.1-1.1.2), and the gradient report (norms and cosine of
+    the tell-tale rows' gradients, untrained model) of every study that has one, on
+    ``source``'s data: the same numbers the full report shows, in minutes instead of
+    the hours its training takes.
+    """
+    from rnnlab.experiments.runner import gradient_record
+    from rnnlab.experiments.specs import STUDIES
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = [Block("h1", "rnnlab studies: the course's questions that need no training"),
+              Block("p", f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `rnnlab study questions`. Data: train "
+                         f"`{source.desc['train']}` ({source.desc['train_examples']:,} texts), validation "
+                         f"`{source.desc['valid']}` ({source.desc['valid_examples']:,} texts).")]
+    blocks += padding_packing_blocks()
+    for st in STUDIES:
+        if st.gradient_positions:
+            log(f"gradient report of {st.name} ...")
+            rec = gradient_record(st, source, seed)
+            blocks += [Block("h2", f"{st.number}. {st.title}")] + gradient_block({"gradients": rec})
+    path = out / QUESTIONS_MD
+    atomic_write_text(path, render_md(blocks))
+    return path
+
