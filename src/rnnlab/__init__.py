@@ -1,6 +1,8 @@
 """rnnlab: train, compare and look inside recurrent and bag-of-embeddings text classifiers.
 
-The public, notebook-facing API keeps the names of the classic teaching code.
+The public, notebook-facing API keeps the names of the classic teaching code; the
+model classes come from :mod:`rnnlab.classic` (notebook inputs, a loss on probabilities),
+which also holds the classic ``train``/``test`` loop and the Activity 1.2 helpers.
 Heavy imports (torch, spaCy) are deferred so that ``import rnnlab`` stays cheap;
 attributes are resolved lazily on first access.
 """
@@ -22,10 +24,15 @@ _LAZY = {
     "load_glove": "rnnlab.embeddings",
     "load_vectors": "rnnlab.embeddings",
     "embedding_matrix": "rnnlab.embeddings",
-    "BagOfEmbeddingsBinaryClassifier": "rnnlab.models.boe",
-    "RNNClassifier": "rnnlab.models.recurrent",
-    "LSTMClassifier": "rnnlab.models.recurrent",
-    "GRUClassifier": "rnnlab.models.recurrent",
+    "BagOfEmbeddingsBinaryClassifier": "rnnlab.classic",
+    "RNNClassifier": "rnnlab.classic",
+    "LSTMClassifier": "rnnlab.classic",
+    "GRUClassifier": "rnnlab.classic",
+    "collate_batch_boe": "rnnlab.classic",
+    "collate_batch_rnn": "rnnlab.classic",
+    "collate_batch_rnn_newwords": "rnnlab.classic",
+    "newword_similarities": "rnnlab.classic",
+    "view_untrained_gradients": "rnnlab.classic",
     "collate_boe": "rnnlab.data.batching",
     "collate_padded": "rnnlab.data.batching",
     "make_collate_fn": "rnnlab.data.batching",

@@ -56,7 +56,9 @@ def _logits(model, text, extra):
 
 
 def _loss_fn(model):
-    return getattr(model, "loss_function", None) or torch.nn.BCEWithLogitsLoss()
+    fn = getattr(model, "loss_function", None)
+    # a classic class's loss works on probabilities (as its forward); it names the same loss on logits
+    return getattr(fn, "on_logits", None) or fn or torch.nn.BCEWithLogitsLoss()
 
 
 def _to(device, *tensors):

@@ -39,7 +39,8 @@ def run_list() -> list[dict]:
 
 def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str | None = None,
             out: Path = Path("studies"), seeds: str = "1", epochs_scale: float = 1.0, epochs: int | None = None,
-            report: bool = True, progress: bool = True, skip_existing: bool = False) -> list[dict]:
+            report: bool = True, progress: bool = True, skip_existing: bool = False,
+            bucket: bool = True) -> list[dict]:
     from rnnlab.errors import RnnlabError
     from rnnlab.experiments.runner import run_studies
 
@@ -51,6 +52,7 @@ def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str 
         raise RnnlabError(f"--epochs must be at least 1, got {epochs}")
     return run_studies(None if all_ else names, out=out, data=data, valid=valid, seeds=parse_seeds(seeds),
                        epochs_scale=epochs_scale, epochs=epochs, report=report, skip_existing=skip_existing,
+                       bucket=bucket,
                        log=lambda m="": console.print(m, markup=False), progress=progress)
 
 
@@ -74,7 +76,28 @@ def run_command(
     report: bool = typer.Option(True, help="Write report.md / report.html in --out at the end."),
     skip_existing: bool = typer.Option(False, help="Keep runs already finished in --out; resume interrupted (or "
                                                    "stopped and snapshotted) ones from their checkpoint."),
+    bucket: bool = typer.Option(True, "--bucket/--no-bucket",
+                                help="Batch texts of similar length together (fast); --no-bucket draws random "
+                                     "mini-batches, as the course does."),
 ) -> None:
     """Train the runs of one or more studies, take their probes and write the report."""
     run_run(names=names or [], all_=all_, data=data, valid=valid, out=out, seeds=seeds, epochs_scale=epochs_scale,
-            epochs=epochs, report=report, skip_existing=skip_existing)
+            epochs=epochs, report=report, skip_existing=skip_existing, bucket=bucket)
+
+
+@study_app.command("questions")
+def questions_command(
+    data: str = typer.Option("", help="Training data (default: the sample imdb-train.tsv)."),
+    valid: Optional[str] = typer.Option(None, help="Validation data (default: the matching *-test.tsv)."),
+    out: Path = typer.Option(Path("studies"), help="Folder for course-questions.md."),
+) -> None:
+    """Answer the course's questions that need no training (padding/packing, gradient cosines) in minutes."""
+    from rnnlab.experiments.report import write_questions
+    from rnnlab.experiments.runner import DataSource
+    from rnnlab.training import configure_threads
+
+    configure_threads()
+    log = lambda m="": console.print(m, markup=False)  # noqa: E731
+    path = write_questions(out, DataSource(data, valid, log=log), log=log)
+    log(f"wrote {path}")
+

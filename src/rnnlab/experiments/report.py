@@ -145,6 +145,15 @@ class RunData:
         best = max(rows, key=lambda r: (r["valid"]["acc"], -r["epoch"]))
         return best["valid"]["acc"], best["epoch"]
 
+    def turn_epoch(self) -> int | None:
+        """The epoch of the lowest validation loss: after it, validation loss rises ("turns")."""
+        rows = [r for r in self.metrics if r.get("valid")]
+        return min(rows, key=lambda r: (r["valid"]["loss"], r["epoch"]))["epoch"] if rows else None
+
+    @property
+    def cell(self) -> str:
+        return self.config.get("model", {}).get("model", "")
+
     def seconds_per_epoch(self) -> float | None:
         s = [r["train_seconds"] for r in self.metrics if r.get("epoch", 0) > 0 and "train_seconds" in r]
         return statistics.median(s) if s else None
@@ -318,14 +327,24 @@ def gradient_block(record: dict) -> list[Block]:
     g = record.get("gradients")
     if not g or not g.get("rows"):
         return []
-    headers = list(g["rows"][0].keys())
+    headers = [h for h in g["rows"][0].keys() if h not in ("cosine", "near_zero")]
     rows = [[r["position"]] + [_f(r[h], "{:.3e}") if "/" not in h else _f(r[h], "{:.3g}") for h in headers[1:]]
             for r in g["rows"]]
+    has_cos = "cosine" in g["rows"][0]
+    if has_cos:
+        headers = headers + ["cosine(grad <newneg>, grad <newpos>)"]
+        for row, r in zip(rows, g["rows"]):
+            row.append("n/a: a gradient is near zero" if r.get("near_zero") else _f(r["cosine"], "{:.3f}"))
     return [Block("h3", "Gradient report (untrained model)"),
             Block("p", f"{g['describe']}; seed {g['seed']}, untrained, embeddings fine-tunable. Gradient of the loss "
                        f"with respect to the tell-tale rows, summed over all validation mini-batches (batch size "
                        f"{g['batch_size']}), for each insertion position; the ratio columns divide by the first "
-                       f"position. Computed in {g['seconds']:.1f} s."),
+                       f"position. Computed in {g['seconds']:.1f} s."
+                       + (" The cosine column says how the two rows' pushes correspond: near −1, the loss pushes "
+                          "<newneg> and <newpos> in opposite directions (the token carries the label); a cosine is "
+                          "not shown where a gradient has all but vanished (norm below 1e-6 of the largest in the "
+                          "table), as its direction is then rounding noise." if has_cos else
+                          " (This report predates the cosine column; rerun the study to get it.)")),
             Block("table", headers=headers, rows=rows)]
 
 
@@ -348,6 +367,89 @@ def probes_block(record: dict) -> list[Block]:
                    Block("table", headers=["text a", "text b"] + models,
                          rows=[[r["text a"], r["text b"]] + [_f(r[m], "{:.2e}") for m in models] for r in perms])]
     return blocks
+
+
+def timing_sentence(groups: dict[str, list[RunData]]) -> str:
+    """Seconds per epoch and the epoch where validation loss turns, per run; LSTM against RNN when both are there."""
+    parts, by_cell = [], {}
+    for name, runs in groups.items():
+        spe = [r.seconds_per_epoch() for r in runs if r.seconds_per_epoch() is not None]
+        turns = [r.turn_epoch() for r in runs if r.turn_epoch() is not None]
+        if not spe or not turns:
+            continue
+        epochs = max(r.metrics[-1]["epoch"] for r in runs if r.metrics)
+        sec, turn = statistics.mean(spe), min(turns)
+        turned = f"lowest at epoch {turn} of {epochs}" + (" (then rises)" if turn < epochs else " (still falling)")
+        parts.append(f"{name}: {sec:.1f} s per epoch, validation loss {turned}")
+        opt = runs[0].config.get("train", {}).get("optimizer")
+        by_cell.setdefault(runs[0].cell, []).append((name, sec, turn, epochs, opt))
+    text = "**Time and turning point:** " + "; ".join(parts) + "." if parts else ""
+    if by_cell.get("lstm") and by_cell.get("rnn"):
+        (ln, ls, lt, le, lopt) = by_cell["lstm"][0]
+        # the RNN trained with the same optimizer when there is one
+        rn, rs, rt, re_, _ = next((r for r in by_cell["rnn"] if r[4] == lopt), by_cell["rnn"][0])
+        text += (f" The LSTM ({ln}) takes {ls / rs:.1f}× the RNN's ({rn}) time per epoch ({ls:.1f} s against "
+                 f"{rs:.1f} s); its validation loss turns at epoch {lt} of {le}, the RNN's at epoch {rt} of {re_}.")
+    return text
+
+
+def settings_block(record: dict, groups: dict[str, list[RunData]]) -> Block:
+    """The settings of these runs that differ from the course's, and how to run the course's way."""
+    recurrent = [r for runs in groups.values() for r in runs if r.cell != "boe"]
+    bucketed = any(r.config.get("train", {}).get("bucket", True) for r in recurrent)
+    batching = ("recurrent runs batch texts of similar length together (length bucketing, for speed); the course "
+                f"draws random mini-batches: `rnnlab study run {record['number']} --no-bucket` runs it that way"
+                if bucketed else "random mini-batches, as in the course (`--no-bucket`)")
+    return Block("p", "**Settings that differ from the course:** " + batching + "; the train columns are full passes "
+                      "with the weights at the end of each epoch (the course's log averages over the epoch's "
+                      "updates); rnnlab's vocabulary puts <unk> at 0 and <pad> at 1 (the course's specials give "
+                      "<pad> 0, <unk> 1), which changes no number.")
+
+
+def padding_packing_blocks() -> list[Block]:
+    """Questions 1.1.1-1.1.2 answered from a live computation: what padding adds and what packing changes."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
+
+    from rnnlab.compat.torchtext.vocab import build_vocab_from_iterator
+
+    texts = ["Truly awful", "not my kind of film", "a slow start , then superb"]
+    tokens = [t.lower().split() for t in texts]
+    vocab = build_vocab_from_iterator(tokens, specials=["<pad>", "<unk>"])
+    pad = vocab["<pad>"]
+    padded = pad_sequence([torch.tensor(vocab(t)) for t in tokens], batch_first=True, padding_value=pad)
+    lengths = [len(t) for t in tokens]
+    counter = torch.nn.RNN(1, 1, batch_first=True, nonlinearity="relu")
+    with torch.no_grad():
+        for p in counter.parameters():
+            p.fill_(1.0)
+        counter.bias_ih_l0.fill_(0.0)
+        x = torch.ones(len(texts), padded.shape[1], 1)   # every step, pads included, feeds 1: h_t = h_{t-1} + 2
+        _, h_packed = counter(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        _, h_padded = counter(x)
+    with_p, without_p = h_packed.view(-1).tolist(), h_padded.view(-1).tolist()
+    T = padded.shape[1]
+    rows = [[texts[i], lengths[i], " ".join(map(str, padded[i].tolist())), T - lengths[i], f"{with_p[i]:g}",
+             f"{without_p[i]:g}"] for i in range(len(texts))]
+    return [Block("h2", "Padding and packing (course questions 1.1.1–1.1.2)"),
+            Block("p", f"Three texts, a vocabulary built with specials [<pad>, <unk>] (so <pad> is {pad}), padded with "
+                       f"`pad_sequence(..., padding_value={pad})`. A one-unit ReLU RNN with every weight and the "
+                       "recurrent bias 1 adds 2 per step it reads (input 1 for every position, pads included), so "
+                       "its final state counts the steps it ran."),
+            Block("table", headers=["text", "length", "padded ids", "pads", "final state, packed",
+                                    "final state, not packed"], rows=rows),
+            Block("p", f"**1.1.1.** Each padded row is the text's own ids, in order, from the left; the rest of the "
+                       f"row is the <pad> index {pad}. A row gets (longest length − its length) pads, here "
+                       f"{', '.join(str(T - n) for n in lengths)}, so all rows reach the longest text's {T} steps "
+                       "and can be stacked into one tensor; the longest text gets none. (rnnlab's own vocabulary "
+                       "puts <pad> at 1, so its padded batches show 1s.)"),
+            Block("p", f"**1.1.2.** With packing, the 'final' step of each text is its own last token (step = its "
+                       f"length: states {', '.join(f'{v:g}' for v in with_p)}); without packing it is the last "
+                       f"column of the batch, step {T}, for every text (states "
+                       f"{', '.join(f'{v:g}' for v in without_p)}). The two agree only for a text as long as the "
+                       "longest in its batch. For the others, the unpacked state has gone on reading the pads — "
+                       "each one another step of the recurrence — so the classifier would see a state the text "
+                       "itself never produced, and one that depends on how long the other texts in the batch are.")]
 
 
 def _own_seconds(sdir: Path, record: dict) -> float:
@@ -385,6 +487,7 @@ def study_section(root: Path, sdir: Path, record: dict, out: Path) -> list[Block
                                  + (f"; epochs {scale}" if scale else "")
                                  + f"; training time of this study's runs: {_own_seconds(sdir, record) / 60:.1f} min."))
         blocks.append(summary_table(groups, labels))
+        blocks += [Block("p", timing_sentence(groups)), settings_block(record, groups)]
         stopped = [f"{name} (seed {r.seed}): after epoch {r.meta['stopped_at_epoch']} of "
                    f"{r.config.get('train', {}).get('epochs')}" for name, runs in groups.items() for r in runs
                    if r.meta.get("stopped_at_epoch") is not None]
@@ -452,6 +555,7 @@ def build_report(root: str | Path, out: str | Path | None = None) -> list[Block]
             overview.append([str(rec["number"]), rec["title"], rec["question"], finals or "(probes only)"])
         blocks += [Block("h2", "Overview"),
                    Block("table", headers=["#", "study", "question", "final valid acc"], rows=overview)]
+        blocks += padding_packing_blocks()
         s_root = root.parent if (root / "study.json").exists() else root
         for sdir, rec in studies:
             blocks += study_section(s_root, sdir, rec, out)
@@ -481,3 +585,35 @@ def write_report(root: str | Path, out: str | Path | None = None) -> tuple[Path,
     atomic_write_text(md, render_md(blocks))
     atomic_write_text(page, render_html(blocks, out, "rnnlab studies report"))
     return md, page
+
+
+QUESTIONS_MD = "course-questions.md"
+
+
+def write_questions(out: str | Path, source, seed: int = 1, log=print) -> Path:
+    """The report's course-question sections that need no training, into ``out/course-questions.md``.
+
+    Padding and packing (1.1.1-1.1.2), and the gradient report (norms and cosine of
+    the tell-tale rows' gradients, untrained model) of every study that has one, on
+    ``source``'s data: the same numbers the full report shows, in minutes instead of
+    the hours its training takes.
+    """
+    from rnnlab.experiments.runner import gradient_record
+    from rnnlab.experiments.specs import STUDIES
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = [Block("h1", "rnnlab studies: the course's questions that need no training"),
+              Block("p", f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `rnnlab study questions`. Data: train "
+                         f"`{source.desc['train']}` ({source.desc['train_examples']:,} texts), validation "
+                         f"`{source.desc['valid']}` ({source.desc['valid_examples']:,} texts).")]
+    blocks += padding_packing_blocks()
+    for st in STUDIES:
+        if st.gradient_positions:
+            log(f"gradient report of {st.name} ...")
+            rec = gradient_record(st, source, seed)
+            blocks += [Block("h2", f"{st.number}. {st.title}")] + gradient_block({"gradients": rec})
+    path = out / QUESTIONS_MD
+    atomic_write_text(path, render_md(blocks))
+    return path
+

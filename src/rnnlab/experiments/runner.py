@@ -120,8 +120,11 @@ def write_study_json(path: Path, record: dict) -> None:
 
 def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, epochs_scale: float = 1.0,
               epochs: int | None = None, log: Callable = print, progress: bool = False,
-              skip_existing: bool = False) -> dict:
+              skip_existing: bool = False, bucket: bool = True) -> dict:
     """Train one run of a study into ``root/<study>/<run>/seed-<seed>``; returns its entry for ``study.json``.
+
+    ``bucket=False`` draws plain random mini-batches (the course's way) instead of
+    batching texts of similar length together.
 
     With ``skip_existing``, a finished run is kept as it is and an interrupted one
     (a checkpoint but no ``config.json``) resumes from its last finished epoch.
@@ -129,7 +132,7 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
     from rnnlab.training import fit
 
     sdir = Path(root) / study.name
-    train_cfg = scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed)
+    train_cfg = replace(scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed), bucket=bucket)
     rdir = run_dir(root, study.name, spec.name, seed)
     entry = {"name": spec.name, "seed": seed, "path": str(rdir.relative_to(sdir)), "telltale": spec.telltale,
              "label": spec.label or spec.describe(), "describe": spec.describe()}
@@ -215,20 +218,41 @@ def gradient_record(study: Study, source: DataSource, seed: int = 1, epochs_scal
     key = {"model": model, "positions": list(study.gradient_positions), "seed": seed, "data": source.desc,
            "batch_size": train_cfg.batch_size, "max_length": train_cfg.max_length}
     old = (previous or {}).get("gradients") or {}
-    if old.get("rows") and all(old.get(k) == v for k, v in key.items()):
+    if old.get("rows") and "cosine" in old["rows"][0] and all(old.get(k) == v for k, v in key.items()):
         return old
     base = source.prepared(True, train_cfg.max_length, train_cfg.min_freq, train_cfg.max_vocab)
     t0 = time.perf_counter()
-    df, _ = gradient_report(base, spec.model, study.gradient_positions, seed=seed,
-                            batch_size=train_cfg.batch_size, max_length=train_cfg.max_length)
+    df, vectors = gradient_report(base, spec.model, study.gradient_positions, seed=seed,
+                                  batch_size=train_cfg.batch_size, max_length=train_cfg.max_length)
+    rows = _records(df)
+    for row in rows:
+        row.update(gradient_correspondence(vectors[row["position"]], vectors.values()))
     return {**key, "describe": spec.describe().replace("frozen", "fine-tunable"),
-            "seconds": round(time.perf_counter() - t0, 2), "rows": _records(df)}
+            "seconds": round(time.perf_counter() - t0, 2), "rows": rows}
+
+
+def gradient_correspondence(g, all_gradients=()) -> dict:
+    """Cosine of the two tell-tale rows' gradients ``g`` (2, E), and whether it can be read.
+
+    A gradient whose norm is below 1e-6 of the largest in the report (or below 1e-12)
+    has all but vanished: its direction is float noise, so ``cosine`` is ``None`` and
+    ``near_zero`` is true.
+    """
+    from rnnlab.classic import cosine_or_zero
+
+    g = g.double()
+    largest = max([float(x.double().norm(dim=1).max()) for x in all_gradients] + [float(g.norm(dim=1).max())])
+    smallest = float(g.norm(dim=1).min())
+    near_zero = smallest < max(1e-12, 1e-6 * largest)
+    return {"cosine": None if near_zero else round(cosine_or_zero(g[0], g[1]), 6), "near_zero": near_zero}
 
 
 def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, seeds: Sequence[int] = (1,),
               epochs_scale: float = 1.0, epochs: int | None = None, log: Callable | None = print,
-              progress: bool = False, skip_existing: bool = False) -> dict:
+              progress: bool = False, skip_existing: bool = False, bucket: bool = True) -> dict:
     """Train every run of ``study`` for every seed under ``out/<study>/`` and take its probes.
+
+    ``bucket=False``: random mini-batches as in the course, instead of length bucketing.
 
     Returns the study record (also written to ``out/<study>/study.json``).
     """
@@ -245,7 +269,8 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
     record = {"format": "rnnlab-study", "version": 1, "number": study.number, "name": study.name,
               "title": study.title, "question": study.question, "reading": study.reading,
               "spec": asdict(study), "data": source.desc, "seeds": list(seeds), "epochs_scale": epochs_scale,
-              "epochs": epochs, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": []}
+              "epochs": epochs, "batching": "length buckets" if bucket else "random",
+              "started": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": []}
     try:
         for dep in study.requires:
             dep_study = get_study(dep)
@@ -254,12 +279,12 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
             if missing:
                 slog(f"== {study.name} needs {dep_study.name}: running it first")
                 run_study(dep_study, out=root, source=source, seeds=seeds, epochs_scale=epochs_scale,
-                          epochs=epochs, log=log, progress=progress, skip_existing=True)
+                          epochs=epochs, log=log, progress=progress, skip_existing=True, bucket=bucket)
         for spec in study.runs:
             for seed in seeds:
                 record["runs"].append(train_run(study, spec, seed, root=root, source=source,
                                                 epochs_scale=epochs_scale, epochs=epochs, log=slog,
-                                                progress=progress, skip_existing=skip_existing))
+                                                progress=progress, skip_existing=skip_existing, bucket=bucket))
                 write_study_json(sdir / STUDY_FILE, record)
 
         if study.similarity:
@@ -297,7 +322,7 @@ def run_studies(names: Sequence[str | int] | None = None, *, out: str | Path, da
                 valid: str | None = None, seeds: Sequence[int] = (1,), epochs_scale: float = 1.0,
                 epochs: int | None = None, report: bool = True, log: Callable | None = print,
                 progress: bool = False, source: DataSource | None = None,
-                skip_existing: bool = False) -> list[dict]:
+                skip_existing: bool = False, bucket: bool = True) -> list[dict]:
     """Run the named studies (all when ``names`` is None) in order, then write the report for ``out``."""
     from rnnlab.training import configure_threads
 
@@ -305,7 +330,7 @@ def run_studies(names: Sequence[str | int] | None = None, *, out: str | Path, da
     studies = [get_study(n) for n in names] if names else list(STUDIES)
     source = source or DataSource(data, valid, seed=seeds[0], log=log or (lambda *_: None))
     records = [run_study(st, out=out, source=source, seeds=seeds, epochs_scale=epochs_scale, epochs=epochs,
-                         log=log, progress=progress, skip_existing=skip_existing) for st in studies]
+                         log=log, progress=progress, skip_existing=skip_existing, bucket=bucket) for st in studies]
     if report:
         from rnnlab.experiments.report import write_report
 
