@@ -28,6 +28,7 @@ from rnnlab.cli import (  # noqa: E402,F401
     report_cmd,
     probe_cmd,
     scratch_cmd,
+    export_cmd,
 )
 
 __all__ = ["app", "main"]

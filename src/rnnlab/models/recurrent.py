@@ -71,7 +71,10 @@ def _elman(relu: bool):
 
 # one direction of one layer: (input, hx, [w_ih, w_hh, b_ih, b_hh], has_biases, layers, dropout, train,
 # bidirectional, batch_first) -> (output, h_n[, c_n]), the kernels nn.RNN / nn.LSTM / nn.GRU call
-_KERNELS = {"rnn_tanh": _elman(False), "rnn_relu": _elman(True), "lstm": torch._VF.lstm, "gru": torch._VF.gru}
+# torch._VF is private: where a release lacks a kernel, that cell takes the public packed path instead
+_VF = getattr(torch, "_VF", None)
+_KERNELS = {"rnn_tanh": _elman(False), "rnn_relu": _elman(True), "lstm": getattr(_VF, "lstm", None),
+            "gru": getattr(_VF, "gru", None)}
 POOLINGS = ("final", "final+max+mean")
 
 
@@ -120,7 +123,8 @@ class RecurrentClassifier(nn.Module):
     def document_embedding(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.embedding(padded_text)                                     # (B, T, E)
         # the faster path per cell (benchmarks/speed.md): padded for training, and for LSTM inference
-        if embedded.device.type == "cpu" and self.cpu_padded and (torch.is_grad_enabled() or self.cell == "lstm"):
+        if (embedded.device.type == "cpu" and self.cpu_padded and (torch.is_grad_enabled() or self.cell == "lstm")
+                and _KERNELS[self._kernel_name] is not None):
             final, out = self._run_padded(embedded, seq_lengths)                   # (B, L*D*H), (B, T, D*H)
         else:
             final, out = self._run_packed(embedded, seq_lengths)
@@ -165,7 +169,7 @@ class RecurrentClassifier(nn.Module):
         rev = (lengths[:, None] - 1 - steps[None, :]).clamp(min=0)                 # (B, T): reversal within length
         last = (lengths - 1).clamp(min=0)                                          # (B,)
         rows = torch.arange(B, device=embedded.device)
-        kernel = _KERNELS[self.cell if self.cell != "rnn" else f"rnn_{rnn.nonlinearity}"]
+        kernel = _KERNELS[self._kernel_name]
         x, finals = embedded, []
         for layer in range(rnn.num_layers):
             outs = []
@@ -184,6 +188,10 @@ class RecurrentClassifier(nn.Module):
             if layer < rnn.num_layers - 1 and rnn.dropout and self.training:
                 x = torch.nn.functional.dropout(x, rnn.dropout, training=True)
         return torch.cat(finals, dim=1), x                                         # (B, L*D*H), (B, T, D*H)
+
+    @property
+    def _kernel_name(self) -> str:
+        return self.cell if self.cell != "rnn" else f"rnn_{self.rnn.nonlinearity}"
 
     def head(self, doc: torch.Tensor) -> torch.Tensor:
         """Document embeddings (..., doc_dim) -> logits: (...) for two classes, (..., k) for k."""
