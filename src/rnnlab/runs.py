@@ -21,7 +21,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -58,6 +58,38 @@ class Run:
         from rnnlab.data.tokenize import Tokenizer
 
         return Tokenizer(**self.meta.get("tokenizer", {}))
+
+    def predict(self, texts, *, as_frame: bool = False, batch_size: int = 256):
+        """Classify ``texts`` (a string or a list of strings).
+
+        Returns ``Predictions(labels, probabilities)``: the predicted label of each text and an
+        ``(N, k)`` array of class probabilities (columns in the order of ``run.labels``); with
+        ``as_frame=True`` a DataFrame with columns text, label and one probability per label.
+        """
+        import numpy as np
+
+        from rnnlab.inspect import predict_proba
+
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        labels = list(self.labels or ("neg", "pos"))
+        p = predict_proba(self.model, self.vocab, texts, self.tokenizer(), self.max_length, batch_size)
+        probs = np.asarray(p, dtype=np.float64)
+        if probs.ndim == 1:  # two classes: the probability of the second label
+            probs = np.stack([1 - probs, probs], axis=1)
+        predicted = [labels[i] for i in probs.argmax(1)]
+        if as_frame:
+            import pandas as pd
+
+            return pd.DataFrame({"text": texts, "label": predicted,
+                                 **{f"p_{name}": probs[:, i] for i, name in enumerate(labels)}})
+        return Predictions(predicted, probs)
+
+
+class Predictions(NamedTuple):
+    """What :meth:`Run.predict` returns: a label per text and an (N, k) probability array."""
+
+    labels: list
+    probabilities: Any
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
