@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_ARCHIVE)),)
 export RNNLAB_IMDB_ARCHIVE ?= $(SHARED_ARCHIVE)
 endif
 
-.PHONY: demo test test-all install clean chromium
+.PHONY: demo test test-all docs install clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(STAMP) chromium
 
 test-all: $(STAMP) chromium
 	$(PY) -m pytest -q -m "slow or not slow"
+
+# Regenerate every output block of README.md by running its commands (the demo trains: minutes).
+docs: $(STAMP)
+	$(PY) docs/build.py
 
 clean:
 	rm -rf $(VENV) runs

@@ -37,7 +37,7 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors become one line on stderr and exit status 1."""
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=argv, prog_name="rnnlab", standalone_mode=True)
     except RnnlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
