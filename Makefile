@@ -11,13 +11,13 @@ ifneq ($(wildcard $(SHARED_ARCHIVE)),)
 export RNNLAB_IMDB_ARCHIVE ?= $(SHARED_ARCHIVE)
 endif
 
-.PHONY: demo test test-all install clean chromium
+.PHONY: demo test test-all docs install clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[serve,dev]"
+	$(PY) -m pip install -q -e ".[serve,dev,export]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,6 +35,10 @@ test: $(STAMP) chromium
 
 test-all: $(STAMP) chromium
 	$(PY) -m pytest -q -m "slow or not slow"
+
+# Regenerate every output block of README.md by running its commands (the demo trains: minutes).
+docs: $(STAMP)
+	$(PY) docs/build.py
 
 clean:
 	rm -rf $(VENV) runs

@@ -32,7 +32,7 @@ def test_cli_nbsvm_on_sample(sample_train, sample_test, tmp_path):
     from rnnlab.cli import app
 
     result = CliRunner().invoke(app, ["baseline", "nbsvm", "--train", str(sample_train), "--test", str(sample_test),
-                                      "--json", str(tmp_path / "r.json")])
+                                      "--out", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
     assert "NBSVM (uni+bigrams" in result.output and "test accuracy" in result.output
     r = json.loads((tmp_path / "r.json").read_text())

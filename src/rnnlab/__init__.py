@@ -41,10 +41,23 @@ _LAZY = {
     "predict_multiple": "rnnlab.inspect",
     "display_weights": "rnnlab.inspect",
     "load_run": "rnnlab.runs",
+    "Run": "rnnlab.runs",
+    "Predictions": "rnnlab.runs",
+    "ModelConfig": "rnnlab.config",
+    "TrainConfig": "rnnlab.config",
+    "PRESETS": "rnnlab.presets",
+    "get_preset": "rnnlab.presets",
+    "fit": "rnnlab.training",
+    "export_run": "rnnlab.export",
     "save_run": "rnnlab.runs",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __dir__() -> list[str]:
+    """The public names (tab completion in notebooks), although they load on first use."""
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str):

@@ -21,7 +21,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -72,6 +72,35 @@ class Run:
         saved = self.meta.get("pipeline") or {"tokenizer": self.meta.get("tokenizer", {}),
                                               "max_length": self.max_length}  # runs written before pipelines
         return TextPipeline.from_dict({**saved, "labels": self.labels or ["neg", "pos"]}, self.vocab)
+
+    def predict(self, texts, *, as_frame: bool = False, batch_size: int = 256):
+        """Classify ``texts`` (a string or a list of strings).
+
+        Returns ``Predictions(labels, probabilities)``: the predicted label of each text and an
+        ``(N, k)`` array of class probabilities (columns in the order of ``run.labels``); with
+        ``as_frame=True`` a DataFrame with columns text, label and one probability per label.
+        """
+        import numpy as np
+
+        from rnnlab.inspect import class_probabilities
+
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        labels = list(self.task.labels)
+        probs = np.asarray(class_probabilities(self.model, self.pipeline, texts, batch_size), dtype=np.float64)
+        predicted = [labels[i] for i in probs.argmax(1)]
+        if as_frame:
+            import pandas as pd
+
+            return pd.DataFrame({"text": texts, "label": predicted,
+                                 **{f"p_{name}": probs[:, i] for i, name in enumerate(labels)}})
+        return Predictions(predicted, probs)
+
+
+class Predictions(NamedTuple):
+    """What :meth:`Run.predict` returns: a label per text and an (N, k) probability array."""
+
+    labels: list
+    probabilities: Any
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

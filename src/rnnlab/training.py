@@ -188,7 +188,7 @@ def table_row(epoch: int, train: dict | None, valid: dict | None, k: int = 2) ->
             f"{cell(valid, 'acc', 9)} | {cell(valid, 'loss', 10)} | {cell(valid, 'macro_f1', 14)} |")
 
 
-def train(model, dataloader, optimizer, epochs: int = 100, print_every: int = 1, validation_data=None,
+def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, validation_data=None,
           log: Log = print, clip_grad: float | None = None, keep_best: bool = False,
           patience: int | None = None, eval_dataloader=None, on_epoch_end: Callable | None = None,
           start_epoch: int = 0, history: list | None = None, device="cpu", progress: bool = True,

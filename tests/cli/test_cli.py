@@ -38,7 +38,7 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path):
 
 def test_train_evaluate_predict_weights_end_to_end(tmp_path, small_tsv, sample_test):
     run = tmp_path / "run"
-    r = runner.invoke(app, ["train", "--train", str(small_tsv), "--valid", str(sample_test), "--out", str(run),
+    r = runner.invoke(app, ["train", "--preset", "classic", "--train", str(small_tsv), "--valid", str(sample_test), "--out", str(run),
                             "--model", "lstm", "--epochs", "2", "--batch-size", "16", "--max-length", "60",
                             "--recurrent-dim", "8", "--hidden-dim", "4", "--optimizer", "adam", "--lr", "0.01",
                             "--test", str(sample_test)])

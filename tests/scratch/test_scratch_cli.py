@@ -69,7 +69,8 @@ def test_vectorized_impl_gives_the_same_curve():
 
 @needs_sample
 def test_classify_command_prints_both_curves():
-    args = ["scratch", "classify", "--train-size", "16", "--test-size", "8", "--max-len", "6",
+    args = ["scratch", "classify", "--train", str(SAMPLE / "imdb-train.tsv"), "--test", str(SAMPLE / "imdb-test.tsv"),
+            "--train-size", "16", "--test-size", "8", "--max-len", "6",
             "--hidden", "3", "--epochs", "1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -28,6 +28,7 @@ from rnnlab.cli import (  # noqa: E402,F401
     report_cmd,
     probe_cmd,
     scratch_cmd,
+    export_cmd,
 )
 
 __all__ = ["app", "main"]
@@ -36,7 +37,7 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors become one line on stderr and exit status 1."""
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=argv, prog_name="rnnlab", standalone_mode=True)
     except RnnlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -38,3 +38,25 @@ def imdb(
 ) -> None:
     """Import the IMDB reviews (train/test, pos/neg) as TSV files in the cache and report counts."""
     run_imdb(archive=archive, cache=cache, url=url, sha256=sha256, force=force)
+
+
+def run_sample(*, cache: Path | None = None, force: bool = False):
+    from rnnlab.data.sources import sample_splits
+
+    sample = sample_splits(cache_root=cache, force=force)
+    for split in ("train", "test"):
+        c = sample.counts[split]
+        console.print(f"{split}: {sum(c.values()):,} reviews ({c.get('pos', 0):,} pos, {c.get('neg', 0):,} neg) "
+                      f"-> {sample.path(split)}")
+    verb = "already drawn" if sample.reused else "drawn"
+    console.print(f"{verb} from {sample.source}; use it as sample:train / sample:test")
+    return sample
+
+
+@data_app.command("sample")
+def sample(
+    cache: Optional[Path] = typer.Option(None, help="Cache root (default $RNNLAB_CACHE or the user cache dir)."),
+    force: bool = typer.Option(False, help="Draw again even if the cache holds the sample."),
+) -> None:
+    """Draw a balanced 2,000 / 1,000 train/test sample of the imported IMDB reviews (fixed seed) into the cache."""
+    run_sample(cache=cache, force=force)

@@ -13,6 +13,16 @@ import typer
 
 from rnnlab.cli.app import app
 from rnnlab.cli.common import console
+from rnnlab.data.sources import resolve_source as _resolve
+from rnnlab.errors import InputError
+
+
+def resolve_source(spec: str) -> Path:
+    """The file behind a data argument; a missing file is reported before any other work."""
+    path = _resolve(spec)
+    if not path.exists():
+        raise InputError(path, "no such file")
+    return path
 from rnnlab.scratch.charlm import LMConfig, LMEpoch, train_char_lm
 from rnnlab.scratch.compare import ClassifyConfig, EpochRow, classify_vs_torch
 
@@ -29,8 +39,8 @@ COINCIDE = 1e-8  # curves whose numbers differ by less than this are the same cu
 
 @scratch_app.command("classify")
 def classify_cmd(
-    train: Path = typer.Option(_C.train_path, help="Training reviews: TSV of <pos|neg>\\t<text>."),
-    test: Path = typer.Option(_C.test_path, help="Test reviews, same format."),
+    train: str = typer.Option("sample:train", help="Training reviews: TSV of <pos|neg>\\t<text>, or sample:train / imdb:train."),
+    test: str = typer.Option("sample:test", help="Test reviews, same format (or sample:test / imdb:test)."),
     train_size: int = typer.Option(_C.train_size, help="Reviews drawn at random from --train."),
     test_size: int = typer.Option(_C.test_size, help="Reviews drawn at random from --test."),
     max_len: int = typer.Option(_C.max_len, help="Keep the first N tokens that have a GloVe vector."),
@@ -43,7 +53,7 @@ def classify_cmd(
 ) -> None:
     """Train the NumPy RNN classifier beside the same model in PyTorch; their curves coincide."""
     config = ClassifyConfig(
-        train_path=train, test_path=test, train_size=train_size, test_size=test_size,
+        train_path=resolve_source(train), test_path=resolve_source(test), train_size=train_size, test_size=test_size,
         max_len=max_len, hidden=hidden, epochs=epochs, learning_rate=lr,
         activation=activation, seed=seed, impl=impl,
     )
@@ -83,7 +93,7 @@ def classify_cmd(
 
 @scratch_app.command("lm")
 def lm_cmd(
-    text: Path = typer.Option(_L.text_path, help="Reviews to learn from: TSV of <label>\\t<text> (labels unused)."),
+    text: str = typer.Option("sample:train", help="Reviews to learn from: TSV of <label>\\t<text> (labels unused), or sample:train."),
     chars: int = typer.Option(_L.chars, help="Characters of review text to use (the last tenth is held out)."),
     seq_len: int = typer.Option(_L.seq_len, help="Characters per training sequence T."),
     hidden: int = typer.Option(_L.hidden, help="Hidden units H."),
@@ -99,7 +109,7 @@ def lm_cmd(
 ) -> None:
     """Train a character-level language model made of the NumPy tagger, then sample from it."""
     config = LMConfig(
-        text_path=text, chars=chars, seq_len=seq_len, hidden=hidden, epochs=epochs,
+        text_path=resolve_source(text), chars=chars, seq_len=seq_len, hidden=hidden, epochs=epochs,
         learning_rate=lr, activation=activation, batch_size=batch_size, temperature=temperature,
         sample_length=sample_length, prime=prime, seed=seed, impl=impl,
     )

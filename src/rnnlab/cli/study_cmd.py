@@ -27,13 +27,18 @@ def parse_seeds(seeds: str) -> list[int]:
     return out
 
 
-def run_list() -> list[dict]:
+def run_list(as_json: bool = False) -> list[dict]:
     import pandas as pd
 
     from rnnlab.experiments.specs import study_table
 
     rows = study_table()
-    print_df(pd.DataFrame(rows), max_text=110)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2, default=str))
+    else:
+        print_df(pd.DataFrame(rows), max_text=110)
     return rows
 
 
@@ -57,9 +62,11 @@ def run_run(*, names: list[str], all_: bool = False, data: str = "", valid: str 
 
 
 @study_app.command("list")
-def list_command() -> None:
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+) -> None:
     """List the studies: number, name, runs, epochs and the question each answers."""
-    run_list()
+    run_list(as_json=as_json)
 
 
 @study_app.command("run")

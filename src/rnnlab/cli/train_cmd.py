@@ -12,6 +12,9 @@ from rnnlab.cli.app import app
 from rnnlab.cli.common import (console, data_options, format_option, label_field_option, parse_labels,
                                text_field_option)
 from rnnlab.config import ModelConfig, TrainConfig
+from rnnlab.presets import DEFAULT, PRESETS
+
+_M, _T = DEFAULT.model, DEFAULT.train
 
 
 def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config: TrainConfig,
@@ -52,6 +55,7 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
 
     if not from_env().is_main:
         return model, history, None
+    warn_if_one_class(model, prepared, history, valid_examples, train_config, log)
     if test:
         import json
 
@@ -69,6 +73,25 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
         atomic_write_text(out / CONFIG, json.dumps(config, indent=2))
         return model, history, m
     return model, history, None
+
+
+def warn_if_one_class(model, prepared, history, valid_examples, train_config, log) -> str | None:
+    """One highlighted line when the kept epoch predicts a single class for every validation text."""
+    rows = [r for r in history if r.get("valid")]
+    if not rows or not valid_examples:
+        return None
+    chosen = min(rows, key=lambda r: r["valid"]["loss"]) if train_config.keep_best else rows[-1]
+    from rnnlab.training import evaluate_examples
+
+    m = evaluate_examples(model, prepared.pipeline, valid_examples)
+    predicted = [sum(column) for column in zip(*m["confusion"])]  # texts predicted as each class
+    if sum(1 for n in predicted if n) != 1:
+        return None
+    only = list(prepared.labels)[next(i for i, n in enumerate(predicted) if n)]
+    line = (f"warning: epoch {chosen['epoch']} predicts '{only}' for every validation text; the model has not "
+            "learned to separate the classes (try the default recipe, more epochs or a higher learning rate)")
+    log(f"[bold yellow]{line}[/bold yellow]" if log is console.print else line)
+    return line
 
 
 def resume_train(*, run: Path, device: str = "cpu", progress: bool = True, log=None):
@@ -109,8 +132,9 @@ def _given(ctx, name: str) -> bool:
 @app.command("train")
 def train_command(
     ctx: typer.Context,
-    train: Optional[str] = typer.Option(None, "--train", help="Training data: a .tsv (<label>\\t<text>), .csv, .jsonl, .json or .parquet file, - (stdin) or imdb:train (required unless --preset or --resume gives it)."),
-    preset: Optional[str] = typer.Option(None, help="Start from a named recipe (imdb-best, imdb-boe, imdb-rnn, sample-rnn); other options override it."),
+    train: Optional[str] = typer.Option(None, "--train", help="Training data: a .tsv (<label>\\t<text>), .csv, .jsonl, .json or .parquet file, - (stdin), imdb:train or sample:train (required unless --preset or --resume gives it)."),
+    preset: Optional[str] = typer.Option(None, metavar="NAME", help=f"Start from a named recipe ({', '.join(PRESETS)}); other options override it. Without it: the default recipe (see --list-presets)."),
+    list_presets: bool = typer.Option(False, "--list-presets", help="List the presets with their descriptions and exit."),
     resume: Optional[Path] = typer.Option(None, help="Continue this interrupted run directory from its last completed epoch."),
     device: str = typer.Option("auto", help="auto (CUDA when available) | cpu | cuda; CUDA trains with float16 autocast."),
     threads: Optional[int] = typer.Option(None, help="Torch CPU threads (default $RNNLAB_THREADS or 1: see benchmarks/)."),
@@ -118,29 +142,29 @@ def train_command(
     valid: Optional[str] = typer.Option(None, help="Validation data, any format --train takes (default: hold out --valid-split of --train)."),
     valid_split: float = typer.Option(0.1, help="Share of the training data held out when no --valid is given; 0 for none."),
     test: Optional[str] = typer.Option(None, help="Evaluate on this data (any format --train takes, or imdb:test) after training."),
-    model: str = typer.Option("rnn", help="Model: boe | rnn | lstm | gru."),
-    activation: str = typer.Option("tanh", help="RNN cell activation: tanh | relu."),
-    recurrent_dim: int = typer.Option(50, help="Units in each recurrent layer (per direction)."),
-    hidden_dim: int = typer.Option(20, help="Units in the ReLU layer before the output."),
-    layers: int = typer.Option(1, help="Stacked recurrent layers."),
-    bidirectional: bool = typer.Option(False, help="Run the recurrent layers in both directions."),
-    freeze: bool = typer.Option(True, "--freeze/--fine-tune", help="Keep the pretrained embeddings fixed, or fine-tune them."),
-    dropout: float = typer.Option(0.0, help="Dropout on the document embedding (and between stacked layers)."),
-    pooling: str = typer.Option("final", help="Recurrent document embedding: final | final+max+mean (over time)."),
-    optimizer: str = typer.Option("sgd", help="Optimizer: sgd | adam."),
-    lr: float = typer.Option(0.01, help="Learning rate."),
-    epochs: int = typer.Option(10, help="Training epochs."),
-    batch_size: int = typer.Option(8, help="Texts per batch."),
-    print_every: int = typer.Option(1, help="Print a table row every N epochs (epoch 0 and the last always)."),
-    seed: int = typer.Option(1, help="Random seed (initial weights, batch order, validation split)."),
-    max_length: Optional[int] = typer.Option(None, help="Keep only the first N tokens of each text."),
-    min_freq: int = typer.Option(1, help="Vocabulary: minimum token count in the training data."),
-    max_vocab: Optional[int] = typer.Option(None, help="Vocabulary: maximum size, specials included."),
-    clip_grad: Optional[float] = typer.Option(None, help="Clip the gradient norm to this value."),
-    weight_decay: float = typer.Option(0.0, help="L2 weight decay."),
-    lr_schedule: str = typer.Option("constant", help="Learning rate: constant | linear (decay to 0 over the epochs)."),
-    patience: Optional[int] = typer.Option(None, help="Stop after N epochs without a better validation loss."),
-    bucket: bool = typer.Option(True, help="Batch texts of similar length together (recurrent models)."),
+    model: str = typer.Option(_M.model, help="Model: boe | rnn | lstm | gru."),
+    activation: str = typer.Option(_M.activation, help="RNN cell activation: tanh | relu."),
+    recurrent_dim: int = typer.Option(_M.recurrent_dim, help="Units in each recurrent layer (per direction)."),
+    hidden_dim: int = typer.Option(_M.hidden_dim, help="Units in the ReLU layer before the output."),
+    layers: int = typer.Option(_M.layers, help="Stacked recurrent layers."),
+    bidirectional: bool = typer.Option(_M.bidirectional, help="Run the recurrent layers in both directions."),
+    freeze: bool = typer.Option(_M.freeze_embeddings, "--freeze/--fine-tune", help="Keep the pretrained embeddings fixed, or fine-tune them."),
+    dropout: float = typer.Option(_M.dropout, help="Dropout on the document embedding (and between stacked layers)."),
+    pooling: str = typer.Option(_M.pooling, help="Recurrent document embedding: final | final+max+mean (over time)."),
+    optimizer: str = typer.Option(_T.optimizer, help="Optimizer: sgd | adam."),
+    lr: float = typer.Option(_T.lr, help="Learning rate."),
+    epochs: int = typer.Option(_T.epochs, help="Training epochs."),
+    batch_size: int = typer.Option(_T.batch_size, help="Texts per batch."),
+    print_every: int = typer.Option(_T.print_every, help="Print a table row every N epochs (epoch 0 and the last always)."),
+    seed: int = typer.Option(_T.seed, help="Random seed (initial weights, batch order, validation split)."),
+    max_length: Optional[int] = typer.Option(_T.max_length, help="Keep only the first N tokens of each text."),
+    min_freq: int = typer.Option(_T.min_freq, help="Vocabulary: minimum token count in the training data."),
+    max_vocab: Optional[int] = typer.Option(_T.max_vocab, help="Vocabulary: maximum size, specials included."),
+    clip_grad: Optional[float] = typer.Option(_T.clip_grad, help="Clip the gradient norm to this value."),
+    weight_decay: float = typer.Option(_T.weight_decay, help="L2 weight decay."),
+    lr_schedule: str = typer.Option(_T.lr_schedule, help="Learning rate: constant | linear (decay to 0 over the epochs)."),
+    patience: Optional[int] = typer.Option(_T.patience, help="Stop after N epochs without a better validation loss."),
+    bucket: bool = typer.Option(_T.bucket, help="Batch texts of similar length together (recurrent models)."),
     vectors: Optional[str] = typer.Option(None, help="Pretrained vectors: glove-6b-50d (default) or a GloVe/word2vec text file."),
     raw_text: bool = typer.Option(False, help="Keep <br /> tags instead of turning them into spaces."),
     labels: Optional[str] = typer.Option(None, help="Label names in class-id order, comma-separated (default: the sorted labels of the training data; for two classes the second is the positive one)."),
@@ -148,7 +172,11 @@ def train_command(
     text_field: str = text_field_option(),
     label_field: str = label_field_option(),
 ) -> None:
-    """Train a model, print the epoch table and save a run directory."""
+    """Train a model, print the epoch table and save a run directory.
+
+    Without --preset the default recipe is used (an LSTM that learns on small data in a few
+    epochs); --preset classic gives the course's teaching settings.
+    """
     from dataclasses import replace
 
     from rnnlab.training import TrainingInterrupted, configure_threads
@@ -158,6 +186,11 @@ def train_command(
 
         os.environ["RNNLAB_THREADS"] = str(threads)  # fit() configures threads from it
         configure_threads(threads)
+    if list_presets:
+        from rnnlab.presets import preset_table
+
+        console.print(preset_table(), markup=False)
+        return
     if resume is not None:
         try:
             resume_train(run=resume, device=device)
@@ -167,19 +200,15 @@ def train_command(
         return
     values = dict(locals())
     try:
-        model_config, train_config = ModelConfig(), TrainConfig()
-        if preset:
-            from rnnlab.presets import get_preset
+        from rnnlab.presets import get_preset
 
-            p = get_preset(preset)
-            model_config, train_config = p.model, p.train
-            train = train or p.data.get("train")
-            test = test if _given(ctx, "test") else p.data.get("test")
-            valid_split = valid_split if _given(ctx, "valid_split") else p.data.get("valid_split", valid_split)
-        model_config = replace(model_config, **{f: values[o] for o, f in _MODEL_OPTIONS.items()
-                                                if not preset or _given(ctx, o)})
-        train_config = replace(train_config, **{f: values[o] for o, f in _TRAIN_OPTIONS.items()
-                                                if not preset or _given(ctx, o)})
+        p = get_preset(preset) if preset else DEFAULT
+        model_config, train_config = p.model, p.train
+        train = train or p.data.get("train")
+        test = test if _given(ctx, "test") else p.data.get("test")
+        valid_split = valid_split if _given(ctx, "valid_split") else p.data.get("valid_split", valid_split)
+        model_config = replace(model_config, **{f: values[o] for o, f in _MODEL_OPTIONS.items() if _given(ctx, o)})
+        train_config = replace(train_config, **{f: values[o] for o, f in _TRAIN_OPTIONS.items() if _given(ctx, o)})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not train:

@@ -73,7 +73,36 @@ def _elman(relu: bool):
 
 # one direction of one layer: (input, hx, [w_ih, w_hh, b_ih, b_hh], has_biases, layers, dropout, train,
 # bidirectional, batch_first) -> (output, h_n[, c_n]), the kernels nn.RNN / nn.LSTM / nn.GRU call
-_KERNELS = {"rnn_tanh": _elman(False), "rnn_relu": _elman(True), "lstm": torch._VF.lstm, "gru": torch._VF.gru}
+# torch._VF is private: where a release lacks a kernel (None here), that cell steps through its
+# equations in direction_states and forward takes the public packed path instead
+_VF = getattr(torch, "_VF", None)
+_KERNELS = {"rnn_tanh": _elman(False), "rnn_relu": _elman(True), "lstm": getattr(_VF, "lstm", None),
+            "gru": getattr(_VF, "gru", None)}
+
+
+def _step_states(cell: str, x: torch.Tensor, weights, start, want_cells: bool):
+    """One direction of an LSTM or GRU stepped in Python (PyTorch's gate orders): states (B, T, H), and for an
+    LSTM the cell states (B, T, H) too. Used where a fused kernel cannot give what is asked (or is missing)."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    gates_x = x @ w_ih.T + b_ih                                                     # (B, T, G*H), hoisted
+    hs, cs = [], []
+    if cell == "lstm":
+        h, c = start
+        for t in range(x.shape[1]):
+            i, f, g, o = (gates_x[:, t] + h @ w_hh.T + b_hh).chunk(4, dim=-1)      # input, forget, cell, output
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(h)
+            cs.append(c)
+        return torch.stack(hs, 1), (torch.stack(cs, 1) if want_cells else None)
+    h = start
+    for t in range(x.shape[1]):
+        r_x, z_x, n_x = gates_x[:, t].chunk(3, dim=-1)                              # reset, update, new
+        r_h, z_h, n_h = (h @ w_hh.T + b_hh).chunk(3, dim=-1)
+        r, z = torch.sigmoid(r_x + r_h), torch.sigmoid(z_x + z_h)
+        h = (1 - z) * torch.tanh(n_x + r * n_h) + z * h
+        hs.append(h)
+    return torch.stack(hs, 1), None
 
 
 class RecurrentClassifier(nn.Module):
@@ -157,26 +186,16 @@ class RecurrentClassifier(nn.Module):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         weights = [getattr(rnn, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         lstm = self.cell == "lstm"
-        kernel = _KERNELS[self.cell if self.cell != "rnn" else f"rnn_{rnn.nonlinearity}"]
+        kernel = _KERNELS[self._kernel_name]
         if start is None:
             h0 = x.new_zeros(B, H)
             start = (h0, h0) if lstm else h0
         elif self.cell == "rnn":  # the hand-written Elman kernel starts from zeros; PyTorch's takes any state
             kernel = torch._VF.rnn_relu if rnn.nonlinearity == "relu" else torch._VF.rnn_tanh
-        if cells and lstm:
-            # The fused kernel returns the cell state only at the end, so step through the cell here:
-            # PyTorch's gate order is input, forget, cell, output.
-            w_ih, w_hh, b_ih, b_hh = weights
-            gates_x = x @ w_ih.T + b_ih + b_hh                                      # (B, T, 4H), hoisted
-            h, c = start
-            hs, cs = [], []
-            for t in range(x.shape[1]):
-                i, f, g, o = (gates_x[:, t] + h @ w_hh.T).chunk(4, dim=-1)           # (B, H) each
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
-                hs.append(h)
-                cs.append(c)
-            return torch.stack(hs, 1), torch.stack(cs, 1)
+        if (cells and lstm) or kernel is None:
+            # the fused kernel returns the cell state only at the end (or is missing): step through the cell
+            out, c = _step_states(self.cell, x, weights, start, cells)
+            return (out, c) if cells else out
         hx = (start[0][None], start[1][None]) if lstm else start[None]             # (1, B, H)
         out = kernel(x, hx, weights, True, 1, 0.0, self.training, False, True)[0]   # (B, T, H)
         return (out, None) if cells else out
@@ -239,12 +258,16 @@ class RecurrentClassifier(nn.Module):
     def document_embedding(self, padded_text: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.embed(padded_text)                                         # (B, T, E)
         # the faster path per cell (benchmarks/speed.md): padded for training, and for LSTM inference
-        padded = (embedded.device.type == "cpu" and self.cpu_padded
+        padded = (embedded.device.type == "cpu" and self.cpu_padded and _KERNELS[self._kernel_name] is not None
                   and (torch.is_grad_enabled() or self.cell == "lstm"))
         if padded or not self.packed_reference:
             return self.document(embedded, seq_lengths)
         final, top = self._run_packed(embedded, seq_lengths)
         return self.pool(final, top, seq_lengths)
+
+    @property
+    def _kernel_name(self) -> str:
+        return self.cell if self.cell != "rnn" else f"rnn_{self.rnn.nonlinearity}"
 
     def _run_packed(self, embedded, seq_lengths):
         """The reference: a packed sequence, so padding never reaches the cell."""

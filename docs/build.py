@@ -1,0 +1,143 @@
+"""Regenerate the README's output blocks by running the commands that produce them.
+
+Every output block in README.md sits between ``<!-- docs:NAME -->`` and ``<!-- /docs:NAME -->``
+and is written by this script, never by hand::
+
+    python docs/build.py              # every block (the demo trains on full IMDB: minutes)
+    python docs/build.py help presets # only these
+    python docs/build.py --check      # exit 1 if a fast block differs from what the code prints
+
+Blocks marked ``slow`` run the demo in a temporary folder with an empty cache (the IMDB archive
+from ``$RNNLAB_IMDB_ARCHIVE`` or ``../shared/data/aclImdb_v1.tar.gz``); cache paths are shown as
+``~/.cache/rnnlab``. ``tests/test_docs.py`` re-runs the fast blocks and checks the deterministic
+parts of the slow ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+SHARED_ARCHIVE = ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
+WIDTH = "100"
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    shown: str                 # the command as the README shows it
+    argv: tuple[str, ...]      # what runs (``rnnlab`` -> this interpreter's rnnlab)
+    slow: bool = False
+    group: str = ""            # blocks of one group run in one temporary folder, in order
+
+
+BLOCKS = [
+    Block("help", "rnnlab --help", ("rnnlab", "--help")),
+    Block("presets", "rnnlab train --list-presets", ("rnnlab", "train", "--list-presets")),
+    Block("demo", "make demo", ("rnnlab", "quickstart"), slow=True, group="demo"),
+    Block("predict", 'rnnlab predict runs/quickstart-lstm "A moving, funny film." "Dull and far too long."',
+          ("rnnlab", "predict", "runs/quickstart-lstm", "A moving, funny film.", "Dull and far too long."),
+          slow=True, group="demo"),
+    Block("python", "python (the Python API example above)", ("python-block",), slow=True),
+]
+BY_NAME = {b.name: b for b in BLOCKS}
+MARK = re.compile(r"<!-- docs:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /docs:(?P=name) -->\n", re.S)
+
+
+def env(cache: Path | None = None) -> dict:
+    e = dict(os.environ, COLUMNS=WIDTH, TERM="dumb", NO_COLOR="1", PYTHONPATH=str(ROOT / "src"))
+    if cache is not None:
+        e["RNNLAB_CACHE"] = str(cache)
+    if not e.get("RNNLAB_IMDB_ARCHIVE") and SHARED_ARCHIVE.exists():
+        e["RNNLAB_IMDB_ARCHIVE"] = str(SHARED_ARCHIVE)
+    return e
+
+
+def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
+    """The block's text: the command line, then what it printed (stdout and stderr)."""
+    if block.argv[0] == "python-block":
+        code = python_example()
+        argv = [sys.executable, "-c", code]
+        cwd = ROOT
+    else:
+        argv = [sys.executable, "-m", "rnnlab", *block.argv[1:]]
+    p = subprocess.run(argv, cwd=cwd, env=env(cache), capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"{block.name}: `{block.shown}` failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+    out = p.stdout + p.stderr
+    if cache is not None:
+        out = out.replace(str(cache), "~/.cache/rnnlab")
+    if block.argv[0] == "python-block":
+        return out
+    head = f"$ {block.shown}\n" + (".venv/bin/rnnlab quickstart\n" if block.name == "demo" else "")
+    return head + out
+
+
+def python_example() -> str:
+    """The README's Python API example (the ```python block that builds a TSVDataset)."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return next(b for b in blocks if "TSVDataset(" in b)
+
+
+def blocks_in(text: str) -> dict[str, str]:
+    """README block name -> its text (without the ``` fences)."""
+    return {m["name"]: m["body"].strip("\n").removeprefix("```").removesuffix("```").strip("\n") + "\n"
+            for m in MARK.finditer(text)}
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    new = f"<!-- docs:{name} -->\n```\n{body.rstrip()}\n```\n<!-- /docs:{name} -->\n"
+    out, n = MARK.subn(lambda m: new if m["name"] == name else m.group(0), text)
+    if not any(m["name"] == name for m in MARK.finditer(text)):
+        raise SystemExit(f"README.md has no <!-- docs:{name} --> block")
+    return out
+
+
+def build(names: list[str]) -> None:
+    chosen = [BY_NAME[n] for n in names] if names else BLOCKS
+    results: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="rnnlab-docs-") as tmp:
+        work, cache = Path(tmp) / "work", Path(tmp) / "cache"
+        work.mkdir()
+        for block in chosen:
+            print(f"running {block.shown}", file=sys.stderr, flush=True)
+            results[block.name] = run(block, work, cache)
+    text = README.read_text(encoding="utf-8")
+    for name, body in results.items():
+        text = replace_block(text, name, body)
+    README.write_text(text, encoding="utf-8")
+    print(f"wrote {', '.join(results)} in {README}", file=sys.stderr)
+
+
+def check() -> int:
+    """Re-run the fast blocks; 1 when one differs from the README."""
+    have = blocks_in(README.read_text(encoding="utf-8"))
+    bad = 0
+    with tempfile.TemporaryDirectory(prefix="rnnlab-docs-") as tmp:
+        for block in (b for b in BLOCKS if not b.slow):
+            if have.get(block.name) != run(block, Path(tmp)):
+                print(f"README block {block.name!r} is stale: run python docs/build.py {block.name}")
+                bad = 1
+    return bad
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        return check()
+    unknown = [a for a in argv if a not in BY_NAME]
+    if unknown:
+        print(f"unknown block {unknown[0]!r}; choose from {', '.join(BY_NAME)}", file=sys.stderr)
+        return 2
+    build(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

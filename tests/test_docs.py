@@ -1,0 +1,71 @@
+"""The README's output blocks are the code's output: written by docs/build.py, checked here."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("docs_build", ROOT / "docs" / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = build.blocks_in(README)
+
+
+def test_every_block_is_written_by_the_script():
+    assert set(BLOCKS) == set(build.BY_NAME)
+    for name, body in BLOCKS.items():
+        assert body.strip(), f"README block {name!r} is empty: run python docs/build.py {name}"
+
+
+@pytest.mark.parametrize("name", [b.name for b in build.BLOCKS if not b.slow])
+def test_fast_blocks_match_what_the_code_prints(name, tmp_path):
+    assert BLOCKS[name] == build.run(build.BY_NAME[name], tmp_path), \
+        f"README block {name!r} is stale: run python docs/build.py {name}"
+
+
+def test_readme_starts_with_the_two_commands_then_next_steps():
+    first_block = re.search(r"```\n(.*?)```", README, re.S).group(1)
+    assert [l.split("#")[0].strip() for l in first_block.strip().splitlines()] == ["make demo", "make test"]
+    headings = re.findall(r"^## (.+)$", README, re.M)
+    assert headings[0] == "Next steps"
+    steps = README.split("## Next steps", 1)[1].split("\n## ", 1)[0]
+    for command in ("rnnlab predict", "rnnlab trace", "rnnlab serve", "http://127.0.0.1:8000/", "rnnlab evaluate",
+                    "rnnlab study run"):
+        assert command in steps
+
+
+def test_slow_blocks_hold_the_code_s_output_and_the_run_names_are_real():
+    from rnnlab.training import HEADER, RULE
+
+    demo = BLOCKS["demo"]
+    assert demo.startswith("$ make demo\n.venv/bin/rnnlab quickstart\n")
+    assert HEADER in demo and RULE in demo
+    saved = set(re.findall(r"^saved run to (\S+)$", demo, re.M))
+    steps = README.split("## Next steps", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"runs/[\w-]+", steps))
+    assert named and named <= saved, f"next steps name runs the demo does not make: {named - saved}"
+    assert "imported: 25,000/25,000 train/test reviews" in demo
+    predict = BLOCKS["predict"]
+    assert predict.startswith("$ rnnlab predict runs/quickstart-lstm ")
+    assert "A moving, funny film." in predict
+
+
+def test_python_example_reprints_its_first_rows(sample_train, monkeypatch, capsys):
+    """Run the README's Python example for one epoch: coverage and the epoch 0/1 rows equal the block's."""
+    block = build.python_example()
+    assert "epochs=3" in block
+    monkeypatch.chdir(ROOT)
+    exec(compile(block.replace("epochs=3", "epochs=1"), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "I loved it at first, but by the end I hated it" in out and "embedding.weight  shape=(" in out
+    shown = BLOCKS["python"].splitlines()
+    printed = out.splitlines()
+    assert printed[0] == shown[0]                                   # vocabulary coverage
+    rows = [l for l in printed if re.match(r"\|\s+[01] \|", l)]
+    assert len(rows) == 2 and all(r in shown for r in rows), (rows, shown[:8])
