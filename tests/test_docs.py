@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("docs_build", ROOT / "docs" / "build.py")
 build = importlib.util.module_from_spec(_spec)
+sys.modules["docs_build"] = build  # dataclasses look their module up while the class is made
 _spec.loader.exec_module(build)
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
