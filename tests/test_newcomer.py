@@ -83,7 +83,6 @@ def test_scratch_classify_runs_from_any_folder(fresh):
     assert "curves coincide" in r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="`predict RUN -` (texts from standard input) is data9's; not on this branch")
 def test_predict_reads_standard_input(fresh):
     r = fresh.rnnlab("predict", "run", "-", input="A wonderful film.\nDull and far too long.\n")
     assert r.returncode == 0, r.stderr

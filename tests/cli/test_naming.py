@@ -99,7 +99,7 @@ def test_one_class_warning(tiny_run, small_tsv):
         model.output.bias.fill_(-50.0)  # every text: neg
     lines = []
     history = [{"epoch": 1, "valid": {"acc": 0.5, "loss": 0.7, "precision": 0.0, "recall": 0.0, "f1": 0.0}}]
-    prepared = type("P", (), {"vocab": run.vocab, "labels": ("neg", "pos")})()
+    prepared = type("P", (), {"pipeline": run.pipeline, "labels": ("neg", "pos")})()
     line = warn_if_one_class(model, prepared, history, read_tsv(small_tsv)[:40], TrainConfig(), lines.append)
     assert line and "predicts 'neg' for every validation text" in line and lines == [line]
     with torch.no_grad():
