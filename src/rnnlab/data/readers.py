@@ -256,8 +256,8 @@ def _pair(record, name: str, where, text_field: str, label_field: str):
     if not isinstance(record, dict):
         raise _error(name, f"expected a JSON object with {text_field!r} and {label_field!r}, "
                                f"got {type(record).__name__}", where)
-    return (_field(record, label_field, name, where, "label", "--label-field"),
-            _field(record, text_field, name, where, "text", "--text-field"), where)
+    text = _field(record, text_field, name, where, "text", "--text-field")
+    return _field(record, label_field, name, where, "label", "--label-field"), text, where
 
 
 def _csv_rows(text: str, name: str, text_field: str, label_field: str):
