@@ -71,7 +71,7 @@ class Run:
 
         saved = self.meta.get("pipeline") or {"tokenizer": self.meta.get("tokenizer", {}),
                                               "max_length": self.max_length}  # runs written before pipelines
-        return TextPipeline.from_dict({**saved, "labels": self.labels or ["neg", "pos"]}, self.vocab)
+        return TextPipeline.from_dict({**saved, "labels": self.labels}, self.vocab)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
