@@ -109,3 +109,12 @@ def test_binary_predict_keeps_its_table_with_the_column_named(trained_runs):
     assert probs.shape == (2, 2) and np.allclose(probs.sum(axis=1), 1.0)
     out = invoke("predict", trained_runs["boe"], "a fine film")
     assert out.splitlines()[0].split() == ["text", "p(pos)", "label"]
+
+
+def test_predict_says_when_a_text_is_cut_at_max_length(trained_runs, capsys):
+    from rnnlab.cli.predict_cmd import run_predict
+
+    df = run_predict(run=trained_runs["lstm"], texts=["fine " * 250, "short"])  # the runs keep 200 tokens
+    assert df.attrs["cut"] == 1 and df.attrs["max_length"] == 200
+    r = runner.invoke(app, ["predict", str(trained_runs["lstm"]), "fine " * 250])
+    assert r.exit_code == 0 and "note: 1 text(s) longer than max_length 200 tokens were cut" in r.output
