@@ -148,6 +148,8 @@ def tokenization() -> None:
 # -- 3. per-cell tokens/s --------------------------------------------------------------------
 def _imdb_batches(n_batches: int, batch_size: int, max_length: int):
     from rnnlab.data.batching import EncodedDataset, make_loader
+    from rnnlab.data.pipeline import TextPipeline
+    from rnnlab.data.task import binary_task
     from rnnlab.data.sources import load_examples
     from rnnlab.data.tokenize import tokenize_cached
     from rnnlab.data.vocab import build_vocab_from_corpus
@@ -155,7 +157,7 @@ def _imdb_batches(n_batches: int, batch_size: int, max_length: int):
     ex = load_examples("imdb:train")
     corpus, _ = tokenize_cached([e.text for e in ex])
     vocab = build_vocab_from_corpus(corpus, min_freq=2)
-    ds = EncodedDataset(corpus.encode(vocab), [e.label for e in ex], max_length)
+    ds = EncodedDataset(TextPipeline(vocab, binary_task(), max_length).encode_corpus(corpus), [e.label for e in ex])
     loader = make_loader(ds, "recurrent", batch_size, shuffle=True, bucket=True, seed=1, pad_index=vocab.pad_index)
     batches = []
     for b in loader:
@@ -225,6 +227,8 @@ def cells(n_batches: int, threads: list[int]) -> None:
 # -- 4. inference ----------------------------------------------------------------------------
 def inference(run: Path | None, bidirectional: bool = True) -> None:
     from rnnlab.data.batching import EncodedDataset, make_loader
+    from rnnlab.data.pipeline import TextPipeline
+    from rnnlab.data.task import binary_task
     from rnnlab.data.sources import load_examples
     from rnnlab.data.tokenize import Tokenizer, tokenize_cached
     from rnnlab.runs import load_run
@@ -255,7 +259,7 @@ def inference(run: Path | None, bidirectional: bool = True) -> None:
     corpus, _ = tokenize_cached([e.text for e in ex])
     t_tok = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ds = EncodedDataset(corpus.encode(vocab), [e.label for e in ex], max_length)
+    ds = EncodedDataset(TextPipeline(vocab, binary_task(), max_length).encode_corpus(corpus), [e.label for e in ex])
     t_enc = time.perf_counter() - t0
     loader = make_loader(ds, "recurrent", 256, shuffle=False, bucket=True, pad_index=vocab.pad_index)
     t0, c0 = time.perf_counter(), time.process_time()

@@ -52,3 +52,28 @@ def test_cli_unknown_preset_is_one_line_error(small_tsv):
     result = CliRunner().invoke(app, ["train", "--preset", "nope", "--train", str(small_tsv)])
     assert result.exit_code != 0
     assert "unknown preset 'nope'" in result.output
+
+
+def test_sst5_presets_name_no_data_paths_and_train_on_a_given_file(tmp_path):
+    """The SST-5 presets carry no paths (the user passes --train/--valid/--test) and work on any k-class file."""
+    import random
+
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    for name in ("sst5-boe", "sst5-best"):
+        p = get_preset(name)
+        assert p.data == {} and p.train.keep_best and p.train.patience
+    rng = random.Random(0)
+    names = ["very_negative", "negative", "neutral", "positive", "very_positive"]
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"text": f"{n.replace('_', ' ')} {rng.choice(['film', 'plot'])}", "label": n})
+                            + "\n" for n in names * 6))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--preset", "sst5-best", "--train", str(data), "--valid", str(data),
+                                      "--epochs", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["labels"] == sorted(names) and config["model"]["num_classes"] == 5
+    assert config["model"]["recurrent_dim"] == 128 and config["model"]["bidirectional"]

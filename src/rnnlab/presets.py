@@ -108,6 +108,33 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# -- SST-5 (five sentiment classes) --------------------------------------------------------
+# No data paths: pass --train/--valid/--test (train.jsonl, dev.jsonl, test.jsonl of SST-5).
+# Chosen on dev.jsonl loss; benchmarks/sst5.py scores them on test.jsonl over three seeds.
+PRESETS.update({
+    p.name: p
+    for p in [
+        Preset(
+            "sst5-boe",
+            "SST-5 bag of embeddings: mean of fine-tuned GloVe 50d through 64 ReLU units, softmax over five "
+            "classes, Adam 2e-3, batches of 32, early stopping on validation loss.",
+            ModelConfig(model="boe", hidden_dim=64, freeze_embeddings=False, dropout=0.3),
+            TrainConfig(optimizer="adam", lr=2e-3, epochs=30, batch_size=32, patience=3, print_every=1),
+        ),
+        Preset(
+            "sst5-best",
+            "SST-5 bidirectional LSTM, 128 units per direction, fine-tuned GloVe 50d, final state + max + mean "
+            "pooling, dropout 0.5, 64 ReLU units, softmax over five classes, Adam 2e-3, batches of 32, gradient "
+            "clipping, early stopping on validation loss.",
+            ModelConfig(model="lstm", recurrent_dim=128, hidden_dim=64, bidirectional=True, freeze_embeddings=False,
+                        dropout=0.5, pooling="final+max+mean"),
+            TrainConfig(optimizer="adam", lr=2e-3, epochs=8, batch_size=32, clip_grad=1.0, patience=2,
+                        print_every=1),
+        ),
+    ]
+})
+
+
 def get_preset(name: str) -> Preset:
     """The preset called ``name``; a ``ValueError`` lists the valid names."""
     try:

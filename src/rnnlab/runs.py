@@ -71,7 +71,7 @@ class Run:
 
         saved = self.meta.get("pipeline") or {"tokenizer": self.meta.get("tokenizer", {}),
                                               "max_length": self.max_length}  # runs written before pipelines
-        return TextPipeline.from_dict({**saved, "labels": self.labels or ["neg", "pos"]}, self.vocab)
+        return TextPipeline.from_dict({**saved, "labels": self.labels}, self.vocab)
 
     def predict(self, texts, *, as_frame: bool = False, batch_size: int = 256):
         """Classify ``texts`` (a string or a list of strings).

@@ -11,6 +11,7 @@ import typer
 
 from rnnlab.cli.app import app
 from rnnlab.cli.common import console, format_option, print_df, text_field_option
+from rnnlab.data.readers import EXTENSIONS, read_records
 from rnnlab.errors import InputError, RnnlabError
 
 
@@ -32,44 +33,13 @@ def read_lines(path: Path) -> list[str]:
 
 
 def read_texts(file: str, *, format: str | None = None, text_field: str = "text") -> list[str]:
-    """The texts of ``file``: a labelled .tsv/.csv/.jsonl/.json/.parquet (the label column is not
-    read as text) or, for any other extension, one text per line."""
-    from rnnlab.data.readers import _EXTENSIONS, read_records
-
-    if format is None and Path(file).suffix.lower() not in _EXTENSIONS:
+    """The texts of ``file``: the text field of a .tsv/.csv/.jsonl/.json/.parquet file (a label
+    column is never read as text) or, for .txt and other extensions, one text a line."""
+    suffix = Path(file).suffix.lower()
+    if format is None and (suffix == ".txt" or suffix not in EXTENSIONS):
         return read_lines(Path(file))
-    if (format or Path(file).suffix.lower()) in ("tsv", ".tsv", ".txt") and not _has_tab(Path(file)):
-        return read_lines(Path(file))
-    # The label field may be absent: read with a placeholder label where it is.
-    return _read_text_field(file, format=format, text_field=text_field, read_records=read_records)
-
-
-def _has_tab(path: Path) -> bool:
-    return path.exists() and b"\t" in path.read_bytes()[:65536]
-
-
-def _read_text_field(file, *, format, text_field, read_records):
-    from rnnlab.data.readers import format_of
-
-    fmt = format_of(file, format)
-    if fmt == "tsv":
-        return [text for _, text, _ in read_records(file, format="tsv", clean=False)]
-    if fmt == "csv":
-        import csv
-        import io
-
-        reader = csv.DictReader(io.StringIO(Path(file).read_text(encoding="utf-8-sig"), newline=""))
-        if text_field not in (reader.fieldnames or []):
-            raise InputError(file, f"no column {text_field!r} in the header; pick one with --text-field", 1)
-        return [row[text_field] for row in reader if (row.get(text_field) or "").strip()]
-    if fmt == "parquet":
-        import pyarrow.parquet as pq  # deferred: only Parquet needs pyarrow
-
-        table = pq.read_table(file)
-        if text_field not in table.column_names:
-            raise InputError(file, f"no column {text_field!r}; pick one with --text-field")
-        return [str(t) for t in table.column(text_field).to_pylist() if t is not None]
-    records = read_records(file, format=fmt, text_field=text_field, label_field=text_field, clean=False)
+    # the text field stands in for the label too, so a file without labels reads as well
+    records = read_records(file, format=format, text_field=text_field, label_field=text_field, clean=False)
     return [text for _, text, _ in records]
 
 

@@ -30,7 +30,7 @@ OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 OFFICIAL_SIZE = 84125825
 ARCHIVE_ENV = "RNNLAB_IMDB_ARCHIVE"
-LABELS = ("neg", "pos")
+LABELS = ("neg", "pos")  # the archive's folder names (aclImdb/*/neg, */pos), not a task
 _MEMBER = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 
 

@@ -32,7 +32,7 @@ from typing import Iterator, Sequence
 from rnnlab.errors import InputError
 
 FORMATS = ("tsv", "csv", "jsonl", "json", "parquet")
-_EXTENSIONS = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+EXTENSIONS = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
                ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -68,8 +68,8 @@ def format_of(source: str | Path, format: str | None = None) -> str:
     if str(source) == "-":
         return "tsv"
     suffix = Path(str(source)).suffix.lower()
-    if suffix in _EXTENSIONS:
-        return _EXTENSIONS[suffix]
+    if suffix in EXTENSIONS:
+        return EXTENSIONS[suffix]
     raise InputError(source, f"cannot tell the format from the extension {suffix or '(none)'!r}; "
                              f"name it with --format {'|'.join(FORMATS)}")
 
@@ -256,8 +256,8 @@ def _pair(record, name: str, where, text_field: str, label_field: str):
     if not isinstance(record, dict):
         raise _error(name, f"expected a JSON object with {text_field!r} and {label_field!r}, "
                                f"got {type(record).__name__}", where)
-    return (_field(record, label_field, name, where, "label", "--label-field"),
-            _field(record, text_field, name, where, "text", "--text-field"), where)
+    text = _field(record, text_field, name, where, "text", "--text-field")
+    return _field(record, label_field, name, where, "label", "--label-field"), text, where
 
 
 def _csv_rows(text: str, name: str, text_field: str, label_field: str):
@@ -334,4 +334,4 @@ def _parquet_rows(source, name: str, text_field: str, label_field: str):
         yield _pair({label_field: y, text_field: t}, name, f"record {number}", text_field, label_field)
 
 
-__all__ = ["FORMATS", "Example", "Examples", "as_examples", "clean_text", "format_of", "read_examples", "read_records"]
+__all__ = ["EXTENSIONS", "FORMATS", "Example", "Examples", "as_examples", "clean_text", "format_of", "read_examples", "read_records"]
