@@ -35,7 +35,7 @@ from rnnlab.data.batching import encoded_collate
 from rnnlab.data.task import Task
 from rnnlab.data.tokenize import Tokenizer
 from rnnlab.data.tsv import DEFAULT_LABELS
-from rnnlab.errors import RnnlabError, blank_text_message
+from rnnlab.errors import RnnlabError
 
 METHODS = ("occlusion", "removal", "gradient_input")
 
