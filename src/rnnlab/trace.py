@@ -38,7 +38,7 @@ from rnnlab.data.pipeline import TextPipeline
 from rnnlab.data.task import Task
 from rnnlab.data.tokenize import Tokenizer
 from rnnlab.data.tsv import DEFAULT_LABELS
-from rnnlab.errors import RnnlabError, blank_text_message
+from rnnlab.errors import RnnlabError
 
 METHODS = ("occlusion", "removal", "gradient_input")
 

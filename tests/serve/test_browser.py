@@ -34,13 +34,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _three_class_run(path: Path) -> Path:
+    """tests/_three_class.py's three-class run (neg / neu / pos), built with the Python API."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_three_class", Path(__file__).parents[1] / "_three_class.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.three_class_run(path)
+
+
 @pytest.fixture(scope="module")
-def server(trained_runs):
+def server(trained_runs, tmp_path_factory):
     import uvicorn
 
     from rnnlab.serve import create_app
 
-    app = create_app([trained_runs["lstm"], trained_runs["bigru"], trained_runs["boe"]])
+    lstm3 = _three_class_run(tmp_path_factory.mktemp("three") / "lstm3")
+    app = create_app([trained_runs["lstm"], trained_runs["bigru"], trained_runs["boe"], lstm3])
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -123,3 +134,28 @@ def test_bidirectional_model_has_no_chart_and_errors_are_shown(page):
     page.locator("#text").fill("x" * 20_001)  # over the default text limit: the server's 422 message shows
     sync_api.expect(page.locator("#status.error")).to_contain_text("422", timeout=15_000)
     assert "at most 20000 characters" in page.locator("#status").inner_text()
+
+
+def test_a_three_class_run_shows_every_class_and_draws_a_curve_per_class(page):
+    page.errors.clear()  # the previous test's 422 was on purpose
+    page.locator("#text").fill(CONTRAST)
+    page.select_option("#model-a", "lstm3")
+    panel = page.locator('.panel[data-model="lstm3"]')
+    sync_api.expect(panel.locator(".tokens span")).to_have_count(13, timeout=15_000)
+    classes = panel.locator(".classes .class-item")
+    assert classes.evaluate_all("els => els.map(e => e.dataset.label)") == ["neg", "neu", "pos"]
+    probs = [float(t.split()[1]) for t in classes.all_inner_texts()]
+    assert abs(sum(probs) - 1) < 2e-3
+    predicted = panel.locator(".classes .class-item.predicted").get_attribute("data-label")
+    assert panel.locator(".label").inner_text() == predicted == ["neg", "neu", "pos"][probs.index(max(probs))]
+    assert panel.locator(".prob").inner_text().startswith(f"p({predicted}) = ")
+    assert f"green pushed towards {predicted}, red away from {predicted}" in panel.locator(".legend").inner_text()
+    curves = panel.locator("svg.chart polyline.curve")
+    assert curves.count() == 3
+    assert [c.get_attribute("data-label") for c in curves.all()] == ["neg", "neu", "pos"]
+    assert panel.locator(f'svg.chart polyline.target[data-label="{predicted}"]').count() == 1
+    assert all(len(c.get_attribute("points").split()) == 13 for c in curves.all())
+    assert panel.locator("svg.chart circle.pt").count() == 13
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explorer-three-classes.png"), full_page=True)
+    assert not page.errors, page.errors

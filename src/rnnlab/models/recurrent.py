@@ -187,11 +187,13 @@ class RecurrentClassifier(nn.Module):
         weights = [getattr(rnn, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         lstm = self.cell == "lstm"
         kernel = _KERNELS[self._kernel_name]
+        if self.cell == "rnn" and (start is not None or not torch.is_grad_enabled()):
+            # The hand-written Elman kernel starts from zeros and pays off only in the backward pass;
+            # PyTorch's takes any start state and loops in C++ (same numbers).
+            kernel = torch._VF.rnn_relu if rnn.nonlinearity == "relu" else torch._VF.rnn_tanh
         if start is None:
             h0 = x.new_zeros(B, H)
             start = (h0, h0) if lstm else h0
-        elif self.cell == "rnn":  # the hand-written Elman kernel starts from zeros; PyTorch's takes any state
-            kernel = torch._VF.rnn_relu if rnn.nonlinearity == "relu" else torch._VF.rnn_tanh
         if (cells and lstm) or kernel is None:
             # the fused kernel returns the cell state only at the end (or is missing): step through the cell
             out, c = _step_states(self.cell, x, weights, start, cells)

@@ -118,12 +118,24 @@ function panel(info, trace, method) {
   node.dataset.model = trace.model;
   node.querySelector(".model-name").textContent = trace.model;
   node.querySelector(".model-type").textContent = info ? describe(info) : "";
-  const positive = trace.labels[1];
+  // Two classes: as always, everything follows labels[1]. More: the target (by default the predicted class).
+  const target = trace.target || trace.labels[1];
+  const binary = trace.labels.length === 2;
   const label = node.querySelector(".label");
   label.textContent = trace.label;
-  label.classList.add(trace.label === positive ? "pos" : "neg");
-  node.querySelector(".prob").textContent = `p(${positive}) = ${trace.probability.toFixed(3)}`;
+  label.classList.add(binary ? (trace.label === trace.labels[1] ? "pos" : "neg") : "multi");
+  node.querySelector(".prob").textContent = `p(${target}) = ${trace.probability.toFixed(3)}`;
   node.querySelector(".fill").style.width = `${(100 * trace.probability).toFixed(1)}%`;
+  const classes = node.querySelector(".classes");
+  if (!binary && trace.probabilities) {
+    Object.entries(trace.probabilities).forEach(([name, p], j) => {
+      const item = document.createElement("span");
+      item.className = `class-item c${j % 8}${name === trace.label ? " predicted" : ""}`;
+      item.dataset.label = name;
+      item.textContent = `${name} ${p.toFixed(3)}`;
+      classes.appendChild(item);
+    });
+  }
 
   const effect = effectOf(trace, method);
   const scale = Math.max(1e-9, ...effect.map(Math.abs));
@@ -146,8 +158,8 @@ function panel(info, trace, method) {
     tokens.appendChild(document.createTextNode(" "));
   });
   const used = method === "step" && !trace.deltas ? "occlusion (no running probability)" : method;
-  node.querySelector(".legend").textContent =
-    `shaded by ${used}: green pushed towards ${positive}, red towards ${trace.labels[0]}`;
+  const away = binary ? `towards ${trace.labels[1 - trace.labels.indexOf(target)]}` : `away from ${target}`;
+  node.querySelector(".legend").textContent = `shaded by ${used}: green pushed towards ${target}, red ${away}`;
 
   const wrap = node.querySelector(".chart-wrap");
   if (trace.running) {
@@ -174,22 +186,38 @@ function el(name, attrs, text) {
 }
 
 function chart(trace) {
-  // Running probability after each token: x = token index, y = p(positive) in [0, 1].
+  // Running probability after each token: x = token index, y = p in [0, 1]. Two classes: one curve,
+  // p(labels[1]); more: one curve per class, the target's drawn bold with its points.
   const W = 640, H = 170, L = 34, R = 10, T = 10, B = 28;
   const n = trace.running.length;
+  const k = trace.labels.length;
+  const target = trace.target || trace.labels[1];
   const x = (i) => L + (n === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
   const y = (p) => T + (1 - p) * (H - T - B);
   const svg = el("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img",
-    "aria-label": `running probability of ${trace.labels[1]} after each token` });
+    "aria-label": `running probability of ${k === 2 ? target : "each class"} after each token` });
   svg.appendChild(el("line", { class: "axis", x1: L, x2: W - R, y1: y(0), y2: y(0) }));
   svg.appendChild(el("line", { class: "axis", x1: L, x2: L, y1: y(0), y2: y(1) }));
-  svg.appendChild(el("line", { class: "half", x1: L, x2: W - R, y1: y(0.5), y2: y(0.5) }));
-  for (const p of [0, 0.5, 1]) svg.appendChild(el("text", { x: L - 6, y: y(p) + 4, "text-anchor": "end" }, p));
-  const points = trace.running.map((p, i) => `${x(i).toFixed(1)},${y(p).toFixed(1)}`).join(" ");
-  svg.appendChild(el("polyline", { class: "curve", points }));
+  svg.appendChild(el("line", { class: "half", x1: L, x2: W - R, y1: y(1 / k), y2: y(1 / k) }));   // no evidence
+  for (const p of [0, 1 / k, 1]) {
+    svg.appendChild(el("text", { x: L - 6, y: y(p) + 4, "text-anchor": "end" }, +p.toFixed(2)));
+  }
+  const line = (values) => values.map((p, i) => `${x(i).toFixed(1)},${y(p).toFixed(1)}`).join(" ");
+  if (k > 2 && trace.running_by_class) {
+    trace.labels.forEach((name, j) => {
+      const mine = name === target;
+      svg.appendChild(el("polyline", { class: `curve c${j % 8}${mine ? " target" : " other"}`,
+        points: line(trace.running_by_class[name]), "data-label": name }));
+      svg.appendChild(el("text", { class: `key c${j % 8}`, x: W - R, y: T + 2 + 12 * j, "text-anchor": "end" },
+        `${mine ? "▶ " : ""}p(${name})`));
+    });
+  } else {
+    svg.appendChild(el("polyline", { class: "curve", points: line(trace.running) }));
+  }
   const every = Math.max(1, Math.ceil(n / 12));   // about 12 labels fit without overlapping
+  const colour = k > 2 && trace.running_by_class ? ` c${trace.labels.indexOf(target) % 8}` : "";
   trace.running.forEach((p, i) => {
-    const c = el("circle", { class: "pt", cx: x(i).toFixed(1), cy: y(p).toFixed(1), r: n > 80 ? 1.5 : 3 });
+    const c = el("circle", { class: `pt${colour}`, cx: x(i).toFixed(1), cy: y(p).toFixed(1), r: n > 80 ? 1.5 : 3 });
     c.dataset.i = i;
     c.appendChild(el("title", {}, `${trace.tokens[i]}: ${p.toFixed(3)}`));
     svg.appendChild(c);
@@ -197,7 +225,7 @@ function chart(trace) {
       svg.appendChild(el("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, trace.tokens[i].slice(0, 8)));
     }
   });
-  svg.appendChild(el("text", { x: W - R, y: T + 2, "text-anchor": "end" }, `p(${trace.labels[1]}) after each token`));
+  if (k === 2) svg.appendChild(el("text", { x: W - R, y: T + 2, "text-anchor": "end" }, `p(${target}) after each token`));
   return svg;
 }
 
