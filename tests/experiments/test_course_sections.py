@@ -25,7 +25,9 @@ def test_gradient_cosine_and_near_zero_flag():
     out = gradient_correspondence(g, [g])
     assert not out["near_zero"] and out["cosine"] < -0.99
     tiny = torch.tensor([[1e-20, 0.0], [-1e-3, 0.0]])
-    assert gradient_correspondence(tiny, [g, tiny]) == {"cosine": None, "near_zero": True}
+    flagged = gradient_correspondence(tiny, [g, tiny])
+    assert flagged["cosine"] is None and flagged["near_zero"] and flagged["cosine_raw"] == -1.0
+    assert gradient_correspondence(torch.tensor([[1e-8, 0.0], [1e-7, 0.0]]))["near_zero"]      # absolute floor
     # relative: a norm a million times below the largest in the report is flagged too
     small = torch.tensor([[1e-7, 0.0], [1.0, 0.0]])
     assert gradient_correspondence(small, [torch.tensor([[1.0, 0.0], [1.0, 0.0]])])["near_zero"]

@@ -327,23 +327,25 @@ def gradient_block(record: dict) -> list[Block]:
     g = record.get("gradients")
     if not g or not g.get("rows"):
         return []
-    headers = [h for h in g["rows"][0].keys() if h not in ("cosine", "near_zero")]
+    headers = [h for h in g["rows"][0].keys() if h not in ("cosine", "cosine_raw", "near_zero")]
     rows = [[r["position"]] + [_f(r[h], "{:.3e}") if "/" not in h else _f(r[h], "{:.3g}") for h in headers[1:]]
             for r in g["rows"]]
     has_cos = "cosine" in g["rows"][0]
     if has_cos:
         headers = headers + ["cosine(grad <newneg>, grad <newpos>)"]
         for row, r in zip(rows, g["rows"]):
-            row.append("n/a: a gradient is near zero" if r.get("near_zero") else _f(r["cosine"], "{:.3f}"))
+            row.append(f"n/a: near zero (raw {_f(r.get('cosine_raw'), '{:.3f}')})" if r.get("near_zero")
+                       else _f(r["cosine"], "{:.3f}"))
     return [Block("h3", "Gradient report (untrained model)"),
             Block("p", f"{g['describe']}; seed {g['seed']}, untrained, embeddings fine-tunable. Gradient of the loss "
                        f"with respect to the tell-tale rows, summed over all validation mini-batches (batch size "
                        f"{g['batch_size']}), for each insertion position; the ratio columns divide by the first "
                        f"position. Computed in {g['seconds']:.1f} s."
                        + (" The cosine column says how the two rows' pushes correspond: near −1, the loss pushes "
-                          "<newneg> and <newpos> in opposite directions (the token carries the label); a cosine is "
-                          "not shown where a gradient has all but vanished (norm below 1e-6 of the largest in the "
-                          "table), as its direction is then rounding noise." if has_cos else
+                          "<newneg> and <newpos> in opposite directions (the token carries the label). Where a "
+                          "gradient has all but vanished (norm below 1e-6, or a millionth of the largest in the "
+                          "table) the push moves the row by less than 1e-8 per epoch, so its angle says nothing "
+                          "about what the model learns: the cosine is marked n/a, with the raw number beside it." if has_cos else
                           " (This report predates the cosine column; rerun the study to get it.)")),
             Block("table", headers=headers, rows=rows)]
 

@@ -234,17 +234,22 @@ def gradient_record(study: Study, source: DataSource, seed: int = 1, epochs_scal
 def gradient_correspondence(g, all_gradients=()) -> dict:
     """Cosine of the two tell-tale rows' gradients ``g`` (2, E), and whether it can be read.
 
-    A gradient whose norm is below 1e-6 of the largest in the report (or below 1e-12)
-    has all but vanished: its direction is float noise, so ``cosine`` is ``None`` and
-    ``near_zero`` is true.
+    A gradient is *near zero* when its norm is below 1e-6, or below a millionth of the
+    largest in the report: a push that small moves the row by less than 1e-8 per epoch at
+    the classic learning rate, so the angle between the two says nothing about what the
+    model learns. Then ``cosine`` is ``None`` (``cosine_raw`` keeps the number).
     """
     from rnnlab.classic import cosine_or_zero
 
     g = g.double()
     largest = max([float(x.double().norm(dim=1).max()) for x in all_gradients] + [float(g.norm(dim=1).max())])
     smallest = float(g.norm(dim=1).min())
-    near_zero = smallest < max(1e-12, 1e-6 * largest)
-    return {"cosine": None if near_zero else round(cosine_or_zero(g[0], g[1]), 6), "near_zero": near_zero}
+    near_zero = smallest < max(NEAR_ZERO_GRADIENT, 1e-6 * largest)
+    raw = round(cosine_or_zero(g[0], g[1]), 6)
+    return {"cosine": None if near_zero else raw, "cosine_raw": raw, "near_zero": near_zero}
+
+
+NEAR_ZERO_GRADIENT = 1e-6
 
 
 def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, seeds: Sequence[int] = (1,),
