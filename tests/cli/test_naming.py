@@ -109,3 +109,23 @@ def test_one_class_warning(tiny_run, small_tsv):
     history[0]["valid"]["recall"] = 1.0
     line = warn_if_one_class(model, prepared, history, read_tsv(small_tsv)[:40], TrainConfig(), lines.append)
     assert line and "'pos'" in line
+
+
+def test_probe_similarity_without_pairs_is_one_line(tiny_run):
+    r = runner.invoke(app, ["probe", "similarity", str(tiny_run)])
+    assert r.exit_code == 1 and "give pairs with --pair a:b" in str(r.exception)
+    r = runner.invoke(app, ["probe", "similarity", str(tiny_run), "--pair", "good:great"])
+    assert r.exit_code == 0, r.output
+
+
+def test_curve_ticks_are_whole_epochs():
+    import matplotlib.pyplot as plt
+
+    from rnnlab.plots import curves_figure
+
+    m = {"acc": 0.5, "loss": 0.7}
+    fig = curves_figure([{"epoch": e, "train": m, "valid": m} for e in range(3)])
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if 0 <= t <= 2]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    plt.close(fig)

@@ -57,6 +57,11 @@ def run_similarity(*, run: Path, pairs: list[str] | None = None):
 
     r = load_run(run)
     df = similarity_table(r.model, r.vocab, parse_pairs(pairs) if pairs else SIMILARITY_PAIRS)
+    if not pairs and df["cosine"].isna().all():
+        from rnnlab.errors import RnnlabError
+
+        raise RnnlabError(f"{run}: none of the default pairs' tokens ({', '.join(sorted({t for p in SIMILARITY_PAIRS for t in p}))}) "
+                          "has an embedding in this run; give pairs with --pair a:b, e.g. --pair good:great")
     print_df(df, title="cosine similarity of embedding rows (n/a: a zero vector or a missing token)")
     return df
 

@@ -251,7 +251,8 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         text: Text
         methods: List[Method] = Field(list(METHODS), description="Importance methods to compute.")
 
-    app = FastAPI(title="rnnlab", version=_version(), lifespan=lifespan,
+    # no /docs or /redoc: they load Swagger/ReDoc from a CDN; the schema stays at /openapi.json (offline)
+    app = FastAPI(title="rnnlab", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Classify texts with trained rnnlab runs and watch how a model reads them.")
     app.state.registry = registry
     app.state.limits = limits
