@@ -129,3 +129,17 @@ def test_curve_ticks_are_whole_epochs():
         ticks = [t for t in ax.get_xticks() if 0 <= t <= 2]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
     plt.close(fig)
+
+
+def test_report_of_runs_shows_test_metrics(tmp_path, small_tsv):
+    runs = tmp_path / "runs"
+    r = runner.invoke(app, ["train", "--train", str(small_tsv), "--test", str(small_tsv), "--epochs", "1",
+                            "--max-length", "20", "--recurrent-dim", "4", "--hidden-dim", "3",
+                            "--out", str(runs / "a")])
+    assert r.exit_code == 0, r.output
+    test_acc = json.loads((runs / "a" / "config.json").read_text())["meta"]["test"]["acc"]
+    r = runner.invoke(app, ["report", str(runs)])
+    assert r.exit_code == 0, r.output
+    md = (runs / "report.md").read_text()
+    assert "| run | test acc | test F1 | test loss | test texts |" in md
+    assert f"| a | {test_acc:.4f} |" in md
