@@ -143,3 +143,10 @@ def test_report_of_runs_shows_test_metrics(tmp_path, small_tsv):
     md = (runs / "report.md").read_text()
     assert "| run | test acc | test F1 | test loss | test texts |" in md
     assert f"| a | {test_acc:.4f} |" in md
+
+
+def test_data_command_url_is_the_importer_s():
+    from rnnlab.cli.data_cmd import OFFICIAL_URL
+    from rnnlab.data.imdb import OFFICIAL_URL as IMPORTER_URL
+
+    assert OFFICIAL_URL == IMPORTER_URL
