@@ -8,10 +8,22 @@ from typing import Sequence
 
 def plot_curves(history: Sequence[dict], path: str | Path, title: str = "") -> Path:
     """Train vs validation accuracy and loss against the epoch."""
+    fig = curves_figure(history, title)  # selects the Agg backend before pyplot loads
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def curves_figure(history: Sequence[dict], title: str = ""):
+    """The matplotlib figure :func:`plot_curves` saves (accuracy and loss axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.4))
     for split, style in (("train", "o-"), ("valid", "s--")):
@@ -22,13 +34,12 @@ def plot_curves(history: Sequence[dict], path: str | Path, title: str = "") -> P
             ax_loss.plot(epochs, [r[split]["loss"] for r in rows], style, label=split, markersize=3)
     for ax, name in ((ax_acc, "accuracy"), (ax_loss, "loss")):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers: no tick at 0.5
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return fig
+

@@ -261,7 +261,7 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
         if checkpoint is not None:
             checkpoint(epoch, best, stale)
         if patience is not None and stale >= patience and epoch < epochs:
-            log(f"stopping early: no better validation loss for {patience} epochs")
+            log(f"stopping early: no better validation loss for {patience} epoch{'s' if patience != 1 else ''}")
             break
     elapsed = time.perf_counter() - start
     if keep_best and best["state"] is not None:

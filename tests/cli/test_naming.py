@@ -109,3 +109,44 @@ def test_one_class_warning(tiny_run, small_tsv):
     history[0]["valid"]["recall"] = 1.0
     line = warn_if_one_class(model, prepared, history, read_tsv(small_tsv)[:40], TrainConfig(), lines.append)
     assert line and "'pos'" in line
+
+
+def test_probe_similarity_without_pairs_is_one_line(tiny_run):
+    r = runner.invoke(app, ["probe", "similarity", str(tiny_run)])
+    assert r.exit_code == 1 and "give pairs with --pair a:b" in str(r.exception)
+    r = runner.invoke(app, ["probe", "similarity", str(tiny_run), "--pair", "good:great"])
+    assert r.exit_code == 0, r.output
+
+
+def test_curve_ticks_are_whole_epochs():
+    import matplotlib.pyplot as plt
+
+    from rnnlab.plots import curves_figure
+
+    m = {"acc": 0.5, "loss": 0.7}
+    fig = curves_figure([{"epoch": e, "train": m, "valid": m} for e in range(3)])
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if 0 <= t <= 2]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    plt.close(fig)
+
+
+def test_report_of_runs_shows_test_metrics(tmp_path, small_tsv):
+    runs = tmp_path / "runs"
+    r = runner.invoke(app, ["train", "--train", str(small_tsv), "--test", str(small_tsv), "--epochs", "1",
+                            "--max-length", "20", "--recurrent-dim", "4", "--hidden-dim", "3",
+                            "--out", str(runs / "a")])
+    assert r.exit_code == 0, r.output
+    test_acc = json.loads((runs / "a" / "config.json").read_text())["meta"]["test"]["acc"]
+    r = runner.invoke(app, ["report", str(runs)])
+    assert r.exit_code == 0, r.output
+    md = (runs / "report.md").read_text()
+    assert "| run | test acc | test F1 | test loss | test texts |" in md
+    assert f"| a | {test_acc:.4f} |" in md
+
+
+def test_data_command_url_is_the_importer_s():
+    from rnnlab.cli.data_cmd import OFFICIAL_URL
+    from rnnlab.data.imdb import OFFICIAL_URL as IMPORTER_URL
+
+    assert OFFICIAL_URL == IMPORTER_URL

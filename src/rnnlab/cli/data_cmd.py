@@ -9,14 +9,18 @@ import typer
 
 from rnnlab.cli.app import app
 from rnnlab.cli.common import console
-from rnnlab.data.imdb import OFFICIAL_URL, ImdbSplits, import_imdb
+
+# rnnlab.data.imdb (tarfile, urllib, hashlib: ~0.2 s) loads only when a data command runs
+OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 
 data_app = typer.Typer(help="Import datasets into the cache.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
 def run_imdb(*, archive: Path | None = None, cache: Path | None = None, url: str = OFFICIAL_URL,
-             sha256: str | None = None, force: bool = False) -> ImdbSplits:
+             sha256: str | None = None, force: bool = False):
+    from rnnlab.data.imdb import import_imdb
+
     splits = import_imdb(archive, cache_root=cache, url=url, sha256=sha256, force=force, log=console.print)
     verb = "already imported" if splits.reused else "imported"
     for split in ("train", "test"):

@@ -69,6 +69,11 @@ def run_similarity(*, run: Path, pairs: list[str] | None = None, as_json: bool =
 
     r = load_run(run)
     df = similarity_table(r.model, r.vocab, parse_pairs(pairs) if pairs else SIMILARITY_PAIRS)
+    if not pairs and df["cosine"].isna().all():
+        from rnnlab.errors import RnnlabError
+
+        raise RnnlabError(f"{run}: none of the default pairs' tokens ({', '.join(sorted({t for p in SIMILARITY_PAIRS for t in p}))}) "
+                          "has an embedding in this run; give pairs with --pair a:b, e.g. --pair good:great")
     if as_json:
         print(json.dumps(_records(df), indent=2))
         return df

@@ -571,6 +571,12 @@ def build_report(root: str | Path, out: str | Path | None = None) -> list[Block]
     plot_group(groups, out / img, f"runs in {root.name}")
     blocks += [Block("h2", "Runs"), summary_table(groups, labels),
                Block("img", "learning curves", headers=[img.as_posix()])]
+    tested = [r for r in runs if (r.meta.get("test") or {}).get("acc") is not None]
+    if tested:  # runs trained with --test keep their test metrics in config.json
+        blocks.append(Block("table", headers=["run", "test acc", "test F1", "test loss", "test texts"],
+                            rows=[[r.name, _f(r.meta["test"]["acc"]), _f(r.meta["test"].get("f1")),
+                                   _f(r.meta["test"].get("loss")), f"{r.meta['test'].get('n', 0):,}"]
+                                  for r in tested]))
     et = epoch_table(groups)
     if et is not None:
         blocks.append(et)

@@ -140,7 +140,7 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
         log(f"== {study.name}/{spec.name} seed {seed}: already trained, kept")
         return entry
     resume = skip_existing and (rdir / "checkpoint.safetensors").exists()
-    log(f"== {study.name}/{spec.name} seed {seed}: {spec.describe()}, {train_cfg.epochs} epochs"
+    log(f"== {study.name}/{spec.name} seed {seed}: {spec.describe()}, {train_cfg.epochs} epoch{'s' if train_cfg.epochs != 1 else ''}"
         + (" (resuming)" if resume else ""))
     prepared = source.prepared(study.telltale, train_cfg.max_length, train_cfg.min_freq, train_cfg.max_vocab)
     if spec.telltale:

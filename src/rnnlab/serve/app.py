@@ -269,7 +269,8 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         target: Optional[str] = Field(None, description="The class to follow (a name from the model's labels); "
                                                         "default labels[1] for two classes, else the predicted one.")
 
-    app = FastAPI(title="rnnlab", version=_version(), lifespan=lifespan,
+    # no /docs or /redoc: they load Swagger/ReDoc from a CDN; the schema stays at /openapi.json (offline)
+    app = FastAPI(title="rnnlab", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Classify texts with trained rnnlab runs and watch how a model reads them.")
     app.state.registry = registry
     app.state.limits = limits
