@@ -188,7 +188,7 @@ def _step_states(model, ids: torch.Tensor):
 def _shares_prefix(model) -> bool:
     """Leave-one-out variants can start from the shared prefix's state: a unidirectional model whose
     pooling needs only the final states (pooling over time would need the prefix's outputs too)."""
-    return supports_running(model) and not model.pooler.uses_top
+    return supports_running(model) and not model.pool_uses_outputs
 
 
 @torch.no_grad()
@@ -232,7 +232,7 @@ def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: 
 def _shares_both_ends(model) -> bool:
     """A one-layer bidirectional model pooling final states only: a leave-one-out variant keeps the
     forward state of the prefix before the change and the backward state of the suffix after it."""
-    return (getattr(model, "num_layers", 0) == 1 and model.num_directions == 2 and not model.pooler.uses_top)
+    return (getattr(model, "num_layers", 0) == 1 and model.num_directions == 2 and not model.pool_uses_outputs)
 
 
 def _finals_from(model, direction: int, states, shared: np.ndarray, suffixes: list[np.ndarray], pad_index: int):

@@ -240,6 +240,11 @@ class RecurrentClassifier(nn.Module):
         """Final states (B, L*D*H) and the top layer's outputs (B, T, D*H) -> document embedding (B, doc_dim)."""
         return self.pooler(final, top, lengths)
 
+    @property
+    def pool_uses_outputs(self) -> bool:
+        """Whether the pooling reads the top layer's outputs at every step (not only the final states)."""
+        return self.pooler.uses_top
+
     def pool_prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """Unidirectional: every layer's state after each step (B, T, L*H) and the top layer's outputs
         (B, T, H) -> the document embedding after every prefix (B, T, doc_dim)."""
