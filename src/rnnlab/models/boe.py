@@ -21,7 +21,6 @@ class BagOfEmbeddingsBinaryClassifier(nn.Module):
         V, E = embeddings.shape
         if vocab is not None and len(vocab) != V:
             raise ValueError(f"vocabulary has {len(vocab)} entries but the embedding matrix has {V} rows")
-        self.vocab = vocab
         self.embedding = nn.EmbeddingBag.from_pretrained(embeddings.clone().float(), freeze=freeze_embeddings,
                                                          mode="mean")
         self.dropout = nn.Dropout(dropout)

@@ -133,7 +133,6 @@ class RecurrentClassifier(nn.Module):
         V, E = embeddings.shape
         if vocab is not None and len(vocab) != V:
             raise ValueError(f"vocabulary has {len(vocab)} entries but the embedding matrix has {V} rows")
-        self.vocab = vocab
         self.cell = cell
         pad = vocab.pad_index if vocab is not None else 1
         self.embedding = nn.Embedding.from_pretrained(embeddings.clone().float(), freeze=freeze_embeddings,
