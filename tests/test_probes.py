@@ -180,7 +180,9 @@ def test_probe_commands_print_json(trained_runs, tmp_path):
     assert set(first) == {"group", "text", "boe", "lstm3 p(neg)", "lstm3 p(neu)", "lstm3 p(pos)"}
     assert 0 < first["boe"] < 1
     assert all(row["boe"] < 1e-6 for row in body["permutations"])  # a bag ignores word order
-    r = runner.invoke(app, ["probe", "similarity", str(trained_runs["boe"]), "--json"])
+    r = runner.invoke(app, ["probe", "similarity", str(trained_runs["boe"]), "--json",
+                            "--pair", f"{NEWNEG}:the", "--pair", "the:a"])
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
     assert rows[0]["token a"] == NEWNEG and rows[0]["cosine"] is None  # not in this run's vocabulary
+    assert -1 <= rows[1]["cosine"] <= 1

@@ -39,6 +39,7 @@ from rnnlab.data.task import Task
 from rnnlab.data.tokenize import Tokenizer
 from rnnlab.data.tsv import DEFAULT_LABELS
 from rnnlab.errors import RnnlabError
+from rnnlab.inspect import class_probabilities
 
 METHODS = ("occlusion", "removal", "gradient_input")
 
@@ -441,14 +442,8 @@ def trace_run(run, text: str, methods: Sequence[str] = METHODS, *, target: str |
 
 
 def run_probabilities(run, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
-    """Every class's probability for each text, (N, k), with the run's own text encoding."""
-    ids = [_encode(run, t)[1] for t in texts]
-    was_training = run.model.training
-    run.model.eval()
-    try:
-        return _probabilities(run.model, ids, run.vocab.pad_index, batch_size)
-    finally:
-        run.model.train(was_training)
+    """Every class's probability for each text, (N, k), with the run's own text pipeline (what ``predict`` shows)."""
+    return class_probabilities(run.model, run.pipeline, texts, batch_size)
 
 
 __all__ = ["Trace", "METHODS", "trace", "trace_ids", "trace_run", "run_probabilities", "running_probabilities",
