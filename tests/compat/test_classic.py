@@ -146,3 +146,12 @@ def test_similarities_are_zero_for_zero_vectors_and_untrained_gradients(setting)
     assert "cosine" in lines[0]
     with pytest.raises(ValueError, match="freeze_embeddings=False"):
         classic.view_untrained_gradients("end", classic.RNNClassifier, (vocab, vectors, 3, 4), {}, print_fn=None)
+
+
+def test_top_level_names_are_the_classic_classes():
+    import rnnlab
+
+    assert rnnlab.RNNClassifier is classic.RNNClassifier
+    assert rnnlab.LSTMClassifier is classic.LSTMClassifier
+    assert rnnlab.BagOfEmbeddingsBinaryClassifier is classic.BagOfEmbeddingsBinaryClassifier
+    assert rnnlab.collate_batch_rnn_newwords is classic.collate_batch_rnn_newwords

@@ -90,3 +90,15 @@ def test_study_questions_command_writes_the_sections_without_training(small_tsv,
     text = (tmp_path / "q" / "course-questions.md").read_text()
     assert "**1.1.2.**" in text and text.count("cosine(grad <newneg>, grad <newpos>)") == 4   # studies 4, 5, 7, 8
     assert not list((tmp_path / "q").glob("*/seed-*"))                                      # nothing trained
+
+
+def test_similarity_of_near_zero_vectors_is_flagged_not_printed():
+    from rnnlab.experiments.report import similarity_block
+
+    def row(cos, na, nb):
+        return {"token a": "<newneg>", "token b": "<newpos>", "cosine": cos, "norm a": na, "norm b": nb}
+    record = {"similarity": [{"run": "zero", "seed": 1, "rows": [row(None, 0.0, 0.0)]},
+                             {"run": "tiny", "seed": 1, "rows": [row(0.93, 3e-9, 0.5)]},
+                             {"run": "moved", "seed": 1, "rows": [row(-0.8, 0.4, 0.5)]}]}
+    table = next(b for b in similarity_block(record) if b.kind == "table")
+    assert table.rows == [["zero", "n/a (zero vector)"], ["tiny", "n/a (near-zero vector)"], ["moved", "-0.8000"]]

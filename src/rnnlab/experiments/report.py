@@ -299,6 +299,18 @@ def training_table(run: RunData) -> Block:
     return Block("table", headers=["epoch", "train acc", "train loss", "valid acc", "valid loss"], rows=rows)
 
 
+NEAR_ZERO_VECTOR = 1e-6
+NEAR_ZERO_NOTE = "n/a (near-zero vector)"
+
+
+def _near_zero(row: dict) -> str | None:
+    """The note for a similarity row whose vectors are not zero but nearly so (their cosine says little)."""
+    norms = [row.get("norm a"), row.get("norm b")]
+    if row.get("cosine") is None or any(n is None for n in norms):
+        return None
+    return NEAR_ZERO_NOTE if min(norms) < NEAR_ZERO_VECTOR else None
+
+
 def similarity_block(record: dict) -> list[Block]:
     sims = record.get("similarity") or []
     if not sims:
@@ -306,11 +318,14 @@ def similarity_block(record: dict) -> list[Block]:
     pairs = [f"{r['token a']} – {r['token b']}" for r in sims[0]["rows"]]
     by_run: dict[str, list[list]] = {}
     for s in sims:
-        by_run.setdefault(s["run"], []).append([r["cosine"] for r in s["rows"]])
-    rows = []
-    for run, per_seed in by_run.items():
-        rows.append([run] + [_mean_std([seed_vals[i] for seed_vals in per_seed]) if any(
-            v[i] is not None for v in per_seed) else "n/a (zero vector)" for i in range(len(pairs))])
+        by_run.setdefault(s["run"], []).append([_near_zero(r) or r["cosine"] for r in s["rows"]])
+
+    def cell(values):
+        if any(v == NEAR_ZERO_NOTE for v in values):
+            return NEAR_ZERO_NOTE
+        return _mean_std(values) if any(v is not None for v in values) else "n/a (zero vector)"
+    rows = [[run] + [cell([seed_vals[i] for seed_vals in per_seed]) for i in range(len(pairs))]
+            for run, per_seed in by_run.items()]
     norm_rows = []
     for s in sims:
         if s["rows"]:
@@ -319,7 +334,9 @@ def similarity_block(record: dict) -> list[Block]:
                              f"|{r['token b']}| = {_f(r['norm b'])}")
     return [Block("h3", "Cosine similarity of the tell-tale tokens after training"),
             Block("p", "Both tokens start as all-zero vectors; a similarity is undefined (n/a) while a vector is still "
-                       "zero. Norms of the two rows after training: " + "; ".join(norm_rows) + "."),
+                       "zero, and not shown as meaningful while a vector is near zero (norm below 1e-6: it has "
+                       "barely moved, so its direction is an accident of a few tiny updates). Norms of the two rows "
+                       "after training: " + "; ".join(norm_rows) + "."),
             Block("table", headers=["run"] + pairs, rows=rows)]
 
 
