@@ -48,7 +48,7 @@ def class_probabilities(model, pipeline, texts: Sequence[str], batch_size: int =
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         _, text, extra = collate([(ids[i], 0) for i in chunk])
-        out[chunk] = pipeline.task.probabilities(_logits(model, text, extra).double()).numpy()
+        out[chunk] = pipeline.task.probabilities(_logits(model, text, extra)).double().numpy()  # float32, as forward()
     return out
 
 
