@@ -126,7 +126,7 @@ def _given(ctx, name: str) -> bool:
 @app.command("train")
 def train_command(
     ctx: typer.Context,
-    train: Optional[str] = typer.Option(None, "--train", help="Training data: a TSV file (<label>\\t<text>) or imdb:train (required unless --preset or --resume gives it)."),
+    train: Optional[str] = typer.Option(None, "--train", help="Training data: a TSV file (<label>\\t<text>), imdb:train or sample:train (required unless --preset or --resume gives it)."),
     preset: Optional[str] = typer.Option(None, metavar="NAME", help=f"Start from a named recipe ({', '.join(PRESETS)}); other options override it. Without it: the default recipe (see --list-presets)."),
     list_presets: bool = typer.Option(False, "--list-presets", help="List the presets with their descriptions and exit."),
     resume: Optional[Path] = typer.Option(None, help="Continue this interrupted run directory from its last completed epoch."),
