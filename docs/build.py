@@ -61,7 +61,7 @@ def env(cache: Path | None = None) -> dict:
 
 
 def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
-    """The block's text: the command line, then what it printed (stdout and stderr)."""
+    """The block's text: the command line, then what it printed on stdout."""
     if block.argv[0] == "python-block":
         code = python_example()
         argv = [sys.executable, "-c", code]
@@ -71,7 +71,7 @@ def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
     p = subprocess.run(argv, cwd=cwd, env=env(cache), capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"{block.name}: `{block.shown}` failed ({p.returncode}):\n{p.stdout}{p.stderr}")
-    out = p.stdout + p.stderr
+    out = p.stdout  # stderr holds progress lines (every 10 s in a plain log): timing noise, left out
     if cache is not None:
         out = out.replace(str(cache), "~/.cache/rnnlab")
     if block.argv[0] == "python-block":
