@@ -61,7 +61,7 @@ def env(cache: Path | None = None) -> dict:
 
 
 def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
-    """The block's text: the command line, then what it printed (stdout and stderr)."""
+    """The block's text: the command line, then what it printed on stdout."""
     if block.argv[0] == "python-block":
         code = python_example()
         argv = [sys.executable, "-c", code]
@@ -71,7 +71,7 @@ def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
     p = subprocess.run(argv, cwd=cwd, env=env(cache), capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"{block.name}: `{block.shown}` failed ({p.returncode}):\n{p.stdout}{p.stderr}")
-    out = p.stdout + p.stderr
+    out = p.stdout  # stderr holds progress lines (every 10 s in a plain log): timing noise, left out
     if cache is not None:
         out = out.replace(str(cache), "~/.cache/rnnlab")
     if block.argv[0] == "python-block":
@@ -86,14 +86,19 @@ def python_example() -> str:
     return next(b for b in blocks if "TSVDataset(" in b)
 
 
+def normalize(text: str) -> str:
+    """Block text as compared: trailing spaces and blank lines at the end do not count."""
+    return "\n".join(line.rstrip() for line in text.rstrip().lstrip("\n").splitlines()) + "\n"
+
+
 def blocks_in(text: str) -> dict[str, str]:
-    """README block name -> its text (without the ``` fences)."""
-    return {m["name"]: m["body"].strip("\n").removeprefix("```").removesuffix("```").strip("\n") + "\n"
+    """README block name -> its text (without the ``` fences), normalized."""
+    return {m["name"]: normalize(m["body"].strip("\n").removeprefix("```").removesuffix("```"))
             for m in MARK.finditer(text)}
 
 
 def replace_block(text: str, name: str, body: str) -> str:
-    new = f"<!-- docs:{name} -->\n```\n{body.rstrip()}\n```\n<!-- /docs:{name} -->\n"
+    new = f"<!-- docs:{name} -->\n```\n{normalize(body)}```\n<!-- /docs:{name} -->\n"
     out, n = MARK.subn(lambda m: new if m["name"] == name else m.group(0), text)
     if not any(m["name"] == name for m in MARK.finditer(text)):
         raise SystemExit(f"README.md has no <!-- docs:{name} --> block")
@@ -122,7 +127,7 @@ def check() -> int:
     bad = 0
     with tempfile.TemporaryDirectory(prefix="rnnlab-docs-") as tmp:
         for block in (b for b in BLOCKS if not b.slow):
-            if have.get(block.name) != run(block, Path(tmp)):
+            if have.get(block.name) != normalize(run(block, Path(tmp))):
                 print(f"README block {block.name!r} is stale: run python docs/build.py {block.name}")
                 bad = 1
     return bad

@@ -73,7 +73,8 @@ def test_torchscript_matches_pytorch(run_dir, tmp_path):
     loaded = torch.jit.load(str(path))
     tok = run.tokenizer()
     for text, want in zip(TEXTS, expected):
-        probs = loaded(torch.tensor([encode(pipeline, tok(text))]))
+        with torch.no_grad():
+            probs = loaded(torch.tensor([encode(pipeline, tok(text))]))
         assert float(probs[0, 1]) == pytest.approx(want, abs=1e-5)
 
 
