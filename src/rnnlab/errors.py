@@ -22,3 +22,7 @@ class InputError(RnnlabError, ValueError):
         self.line = line
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+
+class WriteError(RnnlabError, OSError):
+    """A file could not be written (a full disk, no permission): one line naming the file and the reason."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from rnnlab.cli.app import app
+from rnnlab.errors import RnnlabError
 from rnnlab.cli.common import console
 
 
@@ -15,6 +16,8 @@ def run_evaluate(*, run: Path, data: str, batch_size: int = 256) -> dict:
     from rnnlab.runs import load_run
     from rnnlab.training import evaluate_examples
 
+    if batch_size < 1:
+        raise RnnlabError(f"--batch-size: must be at least 1, got {batch_size}")
     r = load_run(run)
     return evaluate_examples(r.model, r.vocab, load_examples(data, r.labels), max_length=r.max_length,
                              batch_size=batch_size)

@@ -16,6 +16,8 @@ def read_lines(path: Path) -> list[str]:
     """One text per non-blank line of a UTF-8 file."""
     if not path.exists():
         raise InputError(path, "no such file")
+    if not path.is_file():
+        raise InputError(path, "is a directory, not a file of texts (one text per line)")
     texts = []
     for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
         try:
@@ -47,6 +49,8 @@ def predict_command(
     csv: Optional[Path] = typer.Option(None, help="Write the table as CSV here too."),
 ) -> None:
     """Classify texts with a trained run."""
+    if csv is not None and not csv.parent.is_dir():  # checked before any work, not after the table
+        raise RnnlabError(f"--csv {csv}: the folder {csv.parent} does not exist")
     df = run_predict(run=run, texts=texts or [], file=file)
     print_df(df, max_text=80)
     if csv:
