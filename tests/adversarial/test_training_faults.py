@@ -231,3 +231,14 @@ def test_the_total_read_from_an_archive_is_capped(tmp_path, monkeypatch):
     archive = _archive(tmp_path / "a.tar.gz", {f"train/pos/{i}_9.txt": "good film " * 5 for i in range(5)})
     with pytest.raises(InputError, match=r"reviews exceed 150 bytes uncompressed; refusing to read more"):
         import_imdb(archive, cache_root=tmp_path / "cache", progress=False)
+
+
+def test_a_huge_line_in_a_data_file_is_refused(tmp_path, monkeypatch):
+    from rnnlab.data.tsv import read_tsv
+
+    monkeypatch.setenv("RNNLAB_MAX_TEXT_BYTES", "50")
+    path = tmp_path / "t.tsv"
+    path.write_text("pos\tshort and good\nneg\t" + "bad " * 20 + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_tsv(path)
+    assert str(exc.value) == f"{path}:2: line of 84 bytes exceeds the limit of 50 per text (raise $RNNLAB_MAX_TEXT_BYTES if it is genuine)"

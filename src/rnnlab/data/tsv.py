@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from rnnlab.data.limits import TEXT_ENV, max_text_bytes
 from rnnlab.errors import InputError
 
 DEFAULT_LABELS: tuple[str, ...] = ("neg", "pos")  # index = class id
@@ -57,9 +58,13 @@ def read_tsv(
     label_ids = {name: i for i, name in enumerate(labels)}
     expected = "|".join(labels)
     examples: list[Example] = []
+    cap = max_text_bytes()
     for number, line in enumerate(_split_lines(raw), start=1):
         if not line.strip():
             continue
+        if len(line) > cap:
+            raise InputError(path, f"line of {len(line):,} bytes exceeds the limit of {cap:,} per text "
+                                   f"(raise ${TEXT_ENV} if it is genuine)", number)
         try:
             decoded = line.decode("utf-8")
         except UnicodeDecodeError as exc:
