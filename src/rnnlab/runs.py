@@ -199,12 +199,15 @@ class RunWriter:
         self.target = Path(target)
         self.dir = partial_dir(self.target)
         self.resume = resume
+        self.fresh = True        # the partial folder is this writer's own (new run, or a copy of a finished one)
+        self.progressed = False  # a checkpoint was saved by this writer
         _recover_replace(self.target)
         if self.target.exists() and not self.target.is_dir():
             raise RnnlabError(f"--out {self.target}: is a file, not a run directory; choose another --out")
         existing = self.target.is_dir() and any(self.target.iterdir())
         if resume:
-            if not (self.dir / CHECKPOINT).exists():
+            self.fresh = not (self.dir / CHECKPOINT).exists()  # else: continue the kept interrupted run
+            if self.fresh:
                 if not (self.target / CHECKPOINT).exists():
                     from rnnlab.checkpoint import read_checkpoint
 
@@ -249,10 +252,21 @@ class RunWriter:
     def save_checkpoint(self, **kwargs) -> Path:
         from rnnlab import checkpoint as ckpt
 
-        return ckpt.save_checkpoint(self.dir, **kwargs)
+        path = ckpt.save_checkpoint(self.dir, **kwargs)
+        self.progressed = True
+        return path
 
     def has_checkpoint(self) -> bool:
         return (self.dir / CHECKPOINT).exists()
+
+    def keeps(self) -> bool:
+        """Whether the partial folder is worth keeping after a failure: it holds resumable progress."""
+        return self.dir.is_dir() and self.has_checkpoint() and (self.progressed or not self.fresh)
+
+    def abandon(self) -> None:
+        """After a failure: remove the partial folder unless it holds resumable progress."""
+        if not self.keeps():
+            self.discard()
 
     def mark_finished(self) -> None:
         from rnnlab import checkpoint as ckpt

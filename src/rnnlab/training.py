@@ -477,34 +477,35 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     out = Path(out_dir) if out_dir is not None else None
     if resume and out is None:
         raise ValueError("resume needs the run directory (out_dir)")
+    holder: dict = {}
     with _sigterm_as_interrupt():
         try:
-            return _fit(train_examples, valid_examples, model_config=model_config, train_config=train_config,
-                        out=out, labels=labels, vectors=vectors, extra_tokens=extra_tokens, prepared=prepared,
-                        log=log, meta=meta, progress=progress, eval_batch_size=eval_batch_size, device=device,
-                        resume=resume, checkpoint=checkpoint, resume_info=resume_info, overwrite=overwrite,
-                        on_trained=on_trained)
-        except TrainingDiverged as exc:
-            raise RnnlabError(f"{exc}{_kept(exc, out)}") from None
-        except WriteError as exc:  # a full disk: one line saying what was kept
-            raise WriteError(f"{exc}{_kept(exc, out)}") from None
+            try:
+                return _fit(train_examples, valid_examples, model_config=model_config, train_config=train_config,
+                            out=out, labels=labels, vectors=vectors, extra_tokens=extra_tokens, prepared=prepared,
+                            log=log, meta=meta, progress=progress, eval_batch_size=eval_batch_size, device=device,
+                            resume=resume, checkpoint=checkpoint, resume_info=resume_info, overwrite=overwrite,
+                            on_trained=on_trained, holder=holder)
+            except TrainingDiverged as exc:
+                raise RnnlabError(f"{exc}{_kept(holder.get('writer'), exc.last_epoch, out)}") from None
+            except WriteError as exc:  # a full disk: one line saying what was kept
+                raise WriteError(f"{exc}{_kept(holder.get('writer'), getattr(exc, 'last_epoch', -1), out)}") from None
+        except BaseException:
+            if holder.get("writer") is not None:  # any failure: keep resumable progress, remove the rest
+                holder["writer"].abandon()
+            raise
 
 
-def _kept(exc, out) -> str:
-    """What a diverged run kept: the last good checkpoint, or nothing (the partial folder is removed)."""
-    writer, done = getattr(exc, "writer", None), getattr(exc, "last_epoch", -1)
-    if writer is not None and writer.has_checkpoint() and done >= 0:
-        return f"; the last good checkpoint (epoch {done}) is kept in {writer.dir}; {out} was not changed"
-    if out is None:
-        return ""
-    if writer is not None and not writer.resume:
-        writer.discard()
-    return f"; nothing was saved and {out} was not changed"
+def _kept(writer, epoch: int, out) -> str:
+    """What a failed run kept: the last good checkpoint, or nothing (the partial folder is then removed)."""
+    if writer is not None and writer.keeps() and epoch >= 0:
+        return f"; the last good checkpoint (epoch {epoch}) is kept in {writer.dir}; {out} was not changed"
+    return "" if out is None else f"; nothing was saved and {out} was not changed"
 
 
 def _fit(train_examples, valid_examples, *, model_config, train_config, out, labels, vectors, extra_tokens,
          prepared, log, meta, progress, eval_batch_size, device, resume, checkpoint, resume_info, overwrite,
-         on_trained):
+         on_trained, holder):
     from rnnlab import checkpoint as ckpt
     from rnnlab import distributed
     from rnnlab.data.batching import family_of, make_loader
@@ -520,14 +521,14 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
         log = lambda *_: None  # noqa: E731  (only rank 0 prints)
         progress = False
     writes = out is not None and dist.is_main
-    # Refuse an existing run (or claim the partial folder) before any work is done.
-    writer = RunWriter(out, overwrite=overwrite, resume=resume) if writes else None
     state = tensors = None
     if resume:
-        tensors, state = ckpt.read_checkpoint(writer.dir if writer else out)
+        tensors, state = ckpt.read_checkpoint(out)  # the kept partial run's, else the run's own
         if state.get("finished") and train_config.epochs <= state["epoch"]:
             raise RnnlabError(f"{out}: this run already finished (epoch {state['epoch']}); nothing to resume "
                               f"(give --epochs N with N > {state['epoch']} to extend it)")
+    # Refuse an existing run (or claim the partial folder) before any work is done.
+    writer = holder["writer"] = RunWriter(out, overwrite=overwrite, resume=resume) if writes else None
     prepared = prepared or prepare_data(train_examples, valid_examples, labels=labels,
                                         min_freq=train_config.min_freq, max_vocab=train_config.max_vocab,
                                         max_length=train_config.max_length, vectors=vectors,
@@ -604,7 +605,7 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
                         progress=progress, scheduler=scheduler, start_epoch=start_epoch, history=history,
                         best=best, checkpoint=save_state, device=device)
     except (TrainingDiverged, WriteError) as exc:
-        exc.writer, exc.last_epoch = writer, done["epoch"]
+        exc.last_epoch = done["epoch"]
         raise
     except KeyboardInterrupt as exc:
         if out is None or not dist.is_main:
@@ -624,7 +625,7 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
             writer.finish(model, prepared.vocab, model_config, train_config, list(prepared.labels), run_meta,
                           history, title=f"{out.name} ({model_config.model})")
         except WriteError as exc:
-            exc.writer, exc.last_epoch = writer, done["epoch"]
+            exc.last_epoch = done["epoch"]
             raise
         log(f"saved run to {out}")
     model.eval()
@@ -634,12 +635,10 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
 def _interrupted(exc, out, writer, epoch: int, checkpoint: bool) -> TrainingInterrupted:
     signal_name = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
     what = "stopped by SIGTERM" if signal_name == "SIGTERM" else "interrupted (Ctrl-C)"
-    if writer is not None and checkpoint and epoch >= 0 and writer.has_checkpoint():
+    if writer is not None and epoch >= 0 and writer.keeps():
         msg = (f"training {what} during epoch {epoch + 1}; kept the checkpoint of epoch {epoch} in {writer.dir} "
                f"({out} was not changed); continue with: rnnlab train --resume {out}")
-    else:
-        if writer is not None and not writer.resume:
-            writer.discard()
+    else:  # fit() removes the partial folder (RunWriter.abandon)
         msg = (f"training {what} before the first epoch was saved; nothing was kept and {out} was not changed; "
                "start it again with the same command")
     return TrainingInterrupted(msg, out, epoch, signal_name)

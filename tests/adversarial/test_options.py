@@ -63,6 +63,7 @@ def test_vectors_naming_a_directory_is_refused(tmp_path, capsys, data):
     code, _, err = cli(capsys, "train", "--train", data[0], "--vectors", tmp_path, "--out", tmp_path / "run")
     assert code == 1
     assert one_line_error(err) == f"{tmp_path}: is a directory, not a vectors file (give a GloVe/word2vec text file)"
+    assert not (tmp_path / "run").exists() and not (tmp_path / ".run.partial").exists()  # no empty leftovers
 
 
 def test_archive_naming_a_directory_is_refused(tmp_path, capsys):

@@ -135,7 +135,7 @@ def test_resume_refuses_conflicting_options_and_extends_with_epochs(tmp_path, mo
     finished = snapshot(out)
     code, _, err = cli(capsys, "train", "--resume", out)
     assert code == 1 and "already finished (epoch 3)" in one_line_error(err)
-    assert snapshot(out) == finished
+    assert snapshot(out) == finished and not partial_dir(out).exists()
     code, _, err = cli(capsys, "train", "--resume", out, "--epochs", "4")
     assert code == 0, err
     config = json.loads((out / CONFIG).read_text())
