@@ -11,6 +11,7 @@ import contextlib
 import copy
 import hashlib
 import math
+import os
 import signal
 import threading
 import time
@@ -34,8 +35,6 @@ def configure_threads(n: int | None = None) -> int:
     slower (spin-waiting on a busy core), and on an idle machine the gain from a
     second thread is small. ``benchmarks/`` measures it.
     """
-    import os
-
     global _THREADS_CHOSEN
     if n is None and _THREADS_CHOSEN is not None:
         return _THREADS_CHOSEN  # an explicit choice (--threads) stands for the whole process
@@ -395,7 +394,13 @@ def _sigterm_as_interrupt():
         yield
         return
 
+    pid = os.getpid()
+
     def handler(signum, frame):
+        if os.getpid() != pid:  # a forked worker (the tokenizer's pool) inherited this: die as by default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise _Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)

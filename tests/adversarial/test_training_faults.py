@@ -242,3 +242,25 @@ def test_a_huge_line_in_a_data_file_is_refused(tmp_path, monkeypatch):
     with pytest.raises(InputError) as exc:
         read_tsv(path)
     assert str(exc.value) == f"{path}:2: line of 84 bytes exceeds the limit of 50 per text (raise $RNNLAB_MAX_TEXT_BYTES if it is genuine)"
+
+
+def test_sigterm_handler_does_not_trap_forked_workers():
+    """A worker forked inside fit (the tokenizer's pool) must die on SIGTERM, not raise into its task loop.
+
+    Before this was handled, Pool.terminate() hung on such a worker for good.
+    """
+    import time
+
+    read, write = os.pipe()
+    with training._sigterm_as_interrupt():
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child: say it is ready, then wait to be terminated
+            os.write(write, b"x")
+            time.sleep(30)
+            os._exit(3)
+        os.read(read, 1)
+        os.kill(child, signal.SIGTERM)
+        _, status = os.waitpid(child, 0)
+    os.close(read)
+    os.close(write)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
