@@ -25,8 +25,8 @@ from typing import Any
 import torch
 
 from rnnlab.errors import InputError, RnnlabError
+from rnnlab.runs import CHECKPOINT, atomic_write_bytes, check_finite, resume_dir
 
-CHECKPOINT = "checkpoint.safetensors"
 FORMAT = "rnnlab-checkpoint"
 
 
@@ -60,8 +60,6 @@ def save_checkpoint(run_dir: str | Path, *, model, optimizer, epoch: int, histor
     """Write ``run_dir/checkpoint.safetensors`` atomically; returns its path."""
     from safetensors.torch import save
 
-    from rnnlab.runs import atomic_write_bytes
-
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if best.get("state") is not None:
         tensors.update({f"best.{k}": v.detach().cpu().contiguous() for k, v in best["state"].items()})
@@ -82,9 +80,13 @@ def save_checkpoint(run_dir: str | Path, *, model, optimizer, epoch: int, histor
 
 
 def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """``(tensors, state)`` of a run's checkpoint; a clear error when it is missing or damaged."""
+    """``(tensors, state)`` of a run's checkpoint; a clear error when it is missing, damaged or not finite.
+
+    For a run still in progress or interrupted, the checkpoint is read from ``.NAME.partial``.
+    """
     from safetensors import SafetensorError, safe_open
 
+    run_dir = resume_dir(run_dir)
     path = Path(run_dir) / CHECKPOINT
     if not Path(run_dir).is_dir():
         raise RnnlabError(f"{run_dir}: no such run directory")
@@ -99,7 +101,47 @@ def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, torch.Tensor], dict[
         raise InputError(path, f"corrupted checkpoint ({exc})") from None
     if meta.get("format") != FORMAT:
         raise InputError(path, f"not an rnnlab checkpoint (expected format {FORMAT!r})")
-    return tensors, json.loads(meta["state"])
+    state = _validate_state(meta.get("state"), path)
+    check_finite({k: v for k, v in tensors.items() if not k.startswith("rng.")}, path)
+    return tensors, state
+
+
+def _validate_state(raw: str | None, path: Path) -> dict[str, Any]:
+    """The checkpoint's JSON ``state``: present, parseable, with the fields a resume needs."""
+    if raw is None:
+        raise InputError(path, "damaged checkpoint: no training state (metadata 'state' is missing)")
+    try:
+        state = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"damaged checkpoint: its training state is not valid JSON ({exc})") from None
+    if not isinstance(state, dict):
+        raise InputError(path, "damaged checkpoint: its training state is not a JSON object")
+    epoch = state.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise InputError(path, f"damaged checkpoint: epoch must be a whole number >= 0, got {json.dumps(epoch)}")
+    if not isinstance(state.get("history"), list):
+        raise InputError(path, "damaged checkpoint: 'history' (the metrics so far) is missing")
+    opt = state.get("optimizer")
+    if not isinstance(opt, dict) or not isinstance(opt.get("param_groups"), list) \
+            or not isinstance(opt.get("scalars"), dict):
+        raise InputError(path, "damaged checkpoint: the optimizer state is missing; it cannot be resumed")
+    for key in ("model_config", "train_config"):
+        if key in state and not isinstance(state[key], dict):
+            raise InputError(path, f"damaged checkpoint: {key!r} must be an object")
+    return state
+
+
+def mark_finished(run_dir: str | Path) -> None:
+    """Mark the checkpoint finished (keeping the last epoch's weights and the best so far).
+
+    ``--resume`` then refuses it unless ``--epochs`` extends the run.
+    """
+    from safetensors.torch import save
+
+    tensors, state = read_checkpoint(run_dir)
+    state["finished"] = True
+    atomic_write_bytes(Path(run_dir) / CHECKPOINT, save(tensors, metadata={"format": FORMAT,
+                                                                        "state": json.dumps(state)}))
 
 
 def restore(tensors: dict[str, torch.Tensor], state: dict[str, Any], *, model, optimizer, scheduler=None,
@@ -120,4 +162,4 @@ def restore(tensors: dict[str, torch.Tensor], state: dict[str, Any], *, model, o
             "state": best_state, "stale": state.get("stale", 0)}
 
 
-__all__ = ["CHECKPOINT", "save_checkpoint", "read_checkpoint", "restore"]
+__all__ = ["CHECKPOINT", "save_checkpoint", "read_checkpoint", "restore", "mark_finished"]

@@ -72,6 +72,8 @@ def read_text_vectors(path: str | Path) -> Vectors:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such vectors file")
+    if not path.is_file():
+        raise InputError(path, "is a directory, not a vectors file (give a GloVe/word2vec text file)")
     words: list[str] = []
     rows: list[np.ndarray] = []
     dim: int | None = None
@@ -96,9 +98,13 @@ def read_text_vectors(path: str | Path) -> Vectors:
             elif len(parts) - 1 != dim:
                 raise InputError(path, f"row has {len(parts) - 1} numbers, expected {dim} like the rows before", number)
             try:
-                rows.append(np.array(parts[1:], dtype=np.float32))
+                with np.errstate(over="ignore"):  # too large for float32 becomes inf: refused just below
+                    row = np.array(parts[1:], dtype=np.float32)
             except ValueError:
                 raise InputError(path, "a value after the word is not a number", number) from None
+            if not np.isfinite(row).all():  # nan/inf (or a number too large for float32) poisons training
+                raise InputError(path, f"the vector of {parts[0]!r} holds a non-finite value (nan or inf)", number)
+            rows.append(row)
             words.append(parts[0])
     if not rows:
         raise InputError(path, "the file holds no vectors")

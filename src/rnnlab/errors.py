@@ -27,3 +27,7 @@ class InputError(RnnlabError, ValueError):
 def blank_text_message(what: str = "trace") -> str:
     """The one message for an empty or whitespace-only text, shared by the CLI and the server."""
     return f"nothing to {what}: give a non-empty text"
+
+
+class WriteError(RnnlabError, OSError):
+    """A file could not be written (a full disk, no permission): one line naming the file and the reason."""

@@ -7,9 +7,13 @@ vocabulary and embedding matrix, train, keep the best epoch, save a run.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import json
+import hashlib
 import math
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +36,6 @@ def configure_threads(n: int | None = None) -> int:
     slower (spin-waiting on a busy core), and on an idle machine the gain from a
     second thread is small. ``benchmarks/`` measures it.
     """
-    import os
-
     global _THREADS_CHOSEN
     if n is None and _THREADS_CHOSEN is not None:
         return _THREADS_CHOSEN  # an explicit choice (--threads) stands for the whole process
@@ -244,6 +246,7 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
         printed = epoch % print_every == 0 or epoch == epochs
         train_m = evaluate(model, eval_train, device) if printed else None
         valid_m = evaluate(model, validation_data, device) if validation_data is not None else None
+        _check_finite(epoch, core, train_m, valid_m)  # before the row is kept: the last good checkpoint stays
         row = {"epoch": epoch, "train": _short(train_m), "valid": _short(valid_m),
                "train_seconds": round(train_seconds, 3)}
         history.append(row)
@@ -269,6 +272,23 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
         log(f"kept the weights of epoch {best['epoch']} (lowest validation loss {best['loss']:.4f})")
     log(f"training time: {_fmt_seconds(elapsed)}")
     return history
+
+
+class TrainingDiverged(Exception):
+    """The loss or the weights became nan/inf; raised before the epoch is kept (see :func:`fit`)."""
+
+    def __init__(self, epoch: int, what: str):
+        super().__init__(f"training diverged in epoch {epoch} ({what}); the learning rate is probably too high")
+        self.epoch, self.what = epoch, what
+
+
+def _check_finite(epoch: int, model, *metrics) -> None:
+    for name, m in zip(("train", "valid"), metrics):
+        if m is not None and m.get("n") and not math.isfinite(m["loss"]):
+            raise TrainingDiverged(epoch, f"{name} loss {m['loss']}")
+    for name, p in model.named_parameters():
+        if not bool(torch.isfinite(p).all()):
+            raise TrainingDiverged(epoch, f"weight {name} is not finite")
 
 
 def _dataset_size(loader) -> int | None:
@@ -429,12 +449,86 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 class TrainingInterrupted(Exception):
-    """Ctrl-C during training; the last completed epoch is saved in ``run_dir``."""
+    """Ctrl-C or SIGTERM during training; says what was kept and how to resume."""
 
-    def __init__(self, run_dir, epoch):
-        super().__init__(f"training interrupted; the checkpoint of epoch {epoch} is in {run_dir}; "
-                         f"continue with: rnnlab train --resume {run_dir}")
-        self.run_dir, self.epoch = run_dir, epoch
+    def __init__(self, message: str, run_dir=None, epoch: int | None = None, signal_name: str = "SIGINT"):
+        super().__init__(message)
+        self.run_dir, self.epoch, self.signal_name = run_dir, epoch, signal_name
+
+    @property
+    def exit_code(self) -> int:
+        return 143 if self.signal_name == "SIGTERM" else 130
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so it is handled like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within ``fit``: SIGTERM stops training like Ctrl-C (main thread only; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != pid:  # a forked worker (the tokenizer's pool) inherited this: die as by default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def data_fingerprint(examples=None, dataset=None) -> str | None:
+    """SHA-256 over the (label, text) pairs (or, for prepared data, the encoded ids and labels)."""
+    if examples is None and dataset is None:
+        return None
+    h = hashlib.sha256()
+    if examples is not None:
+        for e in examples:
+            h.update(f"{e.label}\t{e.text}\n".encode("utf-8"))
+    else:
+        for ids, y in zip(dataset.ids, dataset.labels):
+            h.update(np.asarray(ids, dtype=np.int64).tobytes())
+            h.update(f"|{y}\n".encode())
+    return h.hexdigest()
+
+
+def _fingerprints(train_examples, valid_examples, prepared) -> dict[str, Any]:
+    train_fp = (data_fingerprint(train_examples) if train_examples is not None
+                else data_fingerprint(dataset=prepared.train))
+    valid_fp = (data_fingerprint(valid_examples) if valid_examples is not None
+                else data_fingerprint(dataset=prepared.valid) if prepared.valid is not None else None)
+    emb = prepared.embeddings.detach().cpu().contiguous().numpy()
+    return {"train": {"sha256": train_fp, "n": len(prepared.train)},
+            "valid": {"sha256": valid_fp, "n": len(prepared.valid) if prepared.valid is not None else 0},
+            "vectors": {"sha256": hashlib.sha256(emb.tobytes()).hexdigest(), "shape": list(emb.shape)}}
+
+
+def _check_same_data(run, old: dict | None, new: dict) -> None:
+    """Refuse a resume on other data than the run started with: one line saying what changed."""
+    from rnnlab.errors import RnnlabError
+
+    if not old:
+        return  # a checkpoint from before fingerprints: nothing to compare
+    names = {"train": "the training data", "valid": "the validation data", "vectors": "the word vectors"}
+    for key in ("train", "valid", "vectors"):
+        if old.get(key, {}).get("sha256") != new[key]["sha256"]:
+            sizes = ""
+            if "n" in new[key] and old.get(key, {}).get("n") != new[key]["n"]:
+                sizes = f" ({old[key].get('n')} examples then, {new[key]['n']} now)"
+            elif key != "vectors":
+                sizes = f" (same {new[key]['n']} examples, other texts or labels)"
+            raise RnnlabError(f"--resume {run}: {names[key]} changed since the run started{sizes}; "
+                              "a resume must use the same data; train a new run instead")
 
 
 def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train_config: TrainConfig,
@@ -442,16 +536,21 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
         extra_tokens: Sequence[str] = (), prepared: Prepared | None = None, log: Log = print,
         meta: dict | None = None, progress: bool = True, eval_batch_size: int = 256,
         device: str | torch.device = "cpu", resume: bool = False, checkpoint: bool = True,
-        resume_info: dict | None = None):
+        resume_info: dict | None = None, overwrite: bool = False,
+        on_trained: Callable[[Any, Prepared], dict | None] | None = None):
     """Train a model end to end; save a run directory when ``out_dir`` is given.
 
-    With ``out_dir``, a resumable checkpoint (``checkpoint.safetensors``: model,
-    optimizer, scheduler, RNG states, epoch) is written atomically after every
-    epoch; ``resume=True`` continues from it and reaches the same result as an
-    uninterrupted run. Ctrl-C raises :class:`TrainingInterrupted` after saying how
-    to resume. Under ``torchrun`` (``WORLD_SIZE`` > 1) training runs with
-    DistributedDataParallel (see :mod:`rnnlab.distributed`). ``resume_info`` is
-    stored in the checkpoint (the CLI keeps its data options there).
+    The run is built by a :class:`rnnlab.runs.RunWriter` in ``.NAME.partial`` beside
+    ``out_dir`` and moved into place only when complete; an existing run is refused
+    unless ``overwrite``. A resumable checkpoint (model, optimizer, scheduler, RNG
+    states, epoch, fingerprints of the data and vectors) is written atomically after
+    every epoch; ``resume=True`` continues from it (refusing other data) and reaches
+    the same result as an uninterrupted run. Ctrl-C or SIGTERM raises
+    :class:`TrainingInterrupted`; a nan/inf loss raises :class:`TrainingDiverged`
+    as a one-line :class:`~rnnlab.errors.RnnlabError`, keeping the last good
+    checkpoint. ``on_trained(model, prepared)`` runs before the run is written; a
+    dict it returns is stored as ``meta["test"]``. Under ``torchrun`` training runs
+    with DistributedDataParallel (see :mod:`rnnlab.distributed`).
 
     ``train_examples``/``valid_examples`` may be examples, a ``TSVDataset``, a list of
     ``(label, text)`` pairs or a file path (any format :func:`~rnnlab.data.readers.read_examples`
@@ -460,11 +559,47 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
 
     Returns ``(model, history, prepared)``; ``prepared.pipeline`` is the run's text pipeline.
     """
+    from rnnlab.errors import RnnlabError, WriteError
+
+    out = Path(out_dir) if out_dir is not None else None
+    if resume and out is None:
+        raise ValueError("resume needs the run directory (out_dir)")
+    holder: dict = {}
+    with _sigterm_as_interrupt():
+        try:
+            try:
+                return _fit(train_examples, valid_examples, model_config=model_config, train_config=train_config,
+                            out=out, labels=labels, vectors=vectors, extra_tokens=extra_tokens, prepared=prepared,
+                            log=log, meta=meta, progress=progress, eval_batch_size=eval_batch_size, device=device,
+                            resume=resume, checkpoint=checkpoint, resume_info=resume_info, overwrite=overwrite,
+                            on_trained=on_trained, holder=holder)
+            except TrainingDiverged as exc:
+                raise RnnlabError(f"{exc}{_kept(holder.get('writer'), exc.last_epoch, out)}") from None
+            except WriteError as exc:  # a full disk: one line saying what was kept
+                raise WriteError(f"{exc}{_kept(holder.get('writer'), getattr(exc, 'last_epoch', -1), out)}") from None
+        except BaseException:
+            if holder.get("writer") is not None:  # any failure: keep resumable progress, remove the rest
+                holder["writer"].abandon()
+            raise
+
+
+def _kept(writer, epoch: int, out) -> str:
+    """What a failed run kept: the last good checkpoint, or nothing (the partial folder is then removed)."""
+    if writer is not None and writer.keeps() and epoch >= 0:
+        return f"; the last good checkpoint (epoch {epoch}) is kept in {writer.dir}; {out} was not changed"
+    return "" if out is None else f"; nothing was saved and {out} was not changed"
+
+
+def _fit(train_examples, valid_examples, *, model_config, train_config, out, labels, vectors, extra_tokens,
+         prepared, log, meta, progress, eval_batch_size, device, resume, checkpoint, resume_info, overwrite,
+         on_trained, holder):
     from rnnlab import checkpoint as ckpt
     from rnnlab import distributed
     from rnnlab.data.batching import family_of, make_loader
+    from rnnlab.data.readers import as_examples
+    from rnnlab.errors import RnnlabError, WriteError
     from rnnlab.models import build_model
-    from rnnlab.runs import save_run
+    from rnnlab.runs import RunWriter
 
     configure_threads()
     device = resolve_device(device)
@@ -473,10 +608,26 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     if not dist.is_main:
         log = lambda *_: None  # noqa: E731  (only rank 0 prints)
         progress = False
+    writes = out is not None and dist.is_main
+    state = tensors = None
+    if resume:
+        tensors, state = ckpt.read_checkpoint(out)  # the kept partial run's, else the run's own
+        if state.get("finished") and train_config.epochs <= state["epoch"]:
+            raise RnnlabError(f"{out}: this run already finished (epoch {state['epoch']}); nothing to resume "
+                              f"(give --epochs N with N > {state['epoch']} to extend it)")
+    # Refuse an existing run (or claim the partial folder) before any work is done.
+    writer = holder["writer"] = RunWriter(out, overwrite=overwrite, resume=resume) if writes else None
     prepared = prepared or prepare_data(train_examples, valid_examples, labels=labels,
                                         min_freq=train_config.min_freq, max_vocab=train_config.max_vocab,
                                         max_length=train_config.max_length, vectors=vectors,
                                         extra_tokens=extra_tokens, log=log, progress=progress)
+    if train_examples is not None:  # a path, dataset or pairs: the examples it holds, for the fingerprint
+        train_examples = as_examples(train_examples, prepared.labels)
+    if valid_examples is not None:
+        valid_examples = as_examples(valid_examples, prepared.labels)
+    fingerprints = _fingerprints(train_examples, valid_examples, prepared)
+    if resume:
+        _check_same_data(out, state.get("fingerprints"), fingerprints)
     model_config = replace(model_config, vocab_size=len(prepared.vocab),
                            embedding_dim=int(prepared.embeddings.shape[1]), num_classes=prepared.task.k)
     torch.manual_seed(train_config.seed)
@@ -507,46 +658,36 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     if dist.enabled:
         run_meta["distributed"] = {"world_size": dist.world, "backend": "nccl" if device.type == "cuda" else "gloo"}
 
-    out = Path(out_dir) if out_dir is not None else None
-    writes = out is not None and dist.is_main
-    if writes:
-        out.mkdir(parents=True, exist_ok=True)
-
     start_epoch, history, best, seconds_before = 0, [], None, 0.0
     if resume:
-        if out is None:
-            raise ValueError("resume needs the run directory (out_dir)")
-        tensors, state = ckpt.read_checkpoint(out)
-        if state.get("finished"):
-            from rnnlab.errors import RnnlabError
-
-            raise RnnlabError(f"{out}: this run already finished (epoch {state['epoch']}); nothing to resume")
         best = ckpt.restore(tensors, state, model=model, optimizer=optimizer, scheduler=scheduler, device=device)
         start_epoch, history = state["epoch"] + 1, state["history"]
         seconds_before = state.get("train_seconds", 0.0)
         loader.batch_sampler.set_epoch(state["epoch"])  # training epoch e draws the order of sampler epoch e-1
-        if writes:  # rows written after the checkpoint (an interrupted epoch) are dropped
-            (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
+        if writer:  # rows written after the checkpoint (an interrupted epoch) are dropped
+            writer.write_metrics(history)
         log(f"resuming {out} after epoch {state['epoch']}")
         for line in table_header(prepared.task.k):
             log(line)
 
     def on_epoch_end(epoch, row):
-        if writes:  # metrics stream as they come, so an interrupted run keeps its history
-            with open(out / "metrics.jsonl", "a" if epoch > 0 else "w", encoding="utf-8") as f:
-                f.write(json.dumps(row) + "\n")
+        if writer:  # metrics stream as they come, so an interrupted run keeps its history
+            if epoch == 0:
+                writer.write_metrics([row])
+            else:
+                writer.append_metrics(row)
 
     t0 = time.perf_counter()
     done = {"epoch": start_epoch - 1}
     info = {"model_config": model_config.__dict__, "train_config": train_config.__dict__,
-            "labels": list(prepared.labels), **(resume_info or {})}
+            "labels": list(prepared.labels), "fingerprints": fingerprints, **(resume_info or {})}
 
     def save_state(epoch, best_, stale, finished=False):
+        if writer and checkpoint:
+            writer.save_checkpoint(model=distributed.unwrap(ddp_model), optimizer=optimizer, epoch=epoch,
+                                   history=history, best=best_, stale=stale, scheduler=scheduler, finished=finished,
+                                   info={**info, "train_seconds": seconds_before + time.perf_counter() - t0})
         done["epoch"] = epoch
-        if writes and checkpoint:
-            ckpt.save_checkpoint(out, model=distributed.unwrap(ddp_model), optimizer=optimizer, epoch=epoch,
-                                 history=history, best=best_, stale=stale, scheduler=scheduler, finished=finished,
-                                 info={**info, "train_seconds": seconds_before + time.perf_counter() - t0})
 
     ddp_model = distributed.wrap(model, dist, device)
     try:
@@ -556,24 +697,41 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
                         patience=train_config.patience, eval_dataloader=eval_train, on_epoch_end=on_epoch_end,
                         progress=progress, scheduler=scheduler, start_epoch=start_epoch, history=history,
                         best=best, checkpoint=save_state, device=device)
-    except KeyboardInterrupt:
-        if out is None or not dist.is_main or done["epoch"] < 0:
+    except (TrainingDiverged, WriteError) as exc:
+        exc.last_epoch = done["epoch"]
+        raise
+    except KeyboardInterrupt as exc:
+        if out is None or not dist.is_main:
             raise
-        log(f"interrupted during epoch {done['epoch'] + 1}")
-        raise TrainingInterrupted(out, done["epoch"]) from None
+        raise _interrupted(exc, out, writer, done["epoch"], checkpoint) from None
     run_meta["train_seconds"] = round(seconds_before + time.perf_counter() - t0, 2)
     run_meta["tokenize_seconds"] = round(prepared.tokenize_seconds, 2)
     best_row = min((r for r in history if r["valid"]), key=lambda r: r["valid"]["loss"], default=None)
     if best_row is not None and train_config.keep_best:
         run_meta["best_epoch"] = best_row["epoch"]
-    if writes:
-        if checkpoint:  # mark it finished, so --resume says so instead of training again
-            ckpt.save_checkpoint(out, model=model, optimizer=optimizer, epoch=history[-1]["epoch"], history=history,
-                                 best={"loss": None}, scheduler=scheduler, finished=True, info=info)
-        save_run(out, model, prepared.vocab, model_config, train_config, list(prepared.labels), run_meta, history)
-        from rnnlab.plots import plot_curves
-
-        plot_curves(history, out / "curves.png", title=f"{out.name} ({model_config.model})")
+    if on_trained is not None and dist.is_main:
+        extra = on_trained(model, prepared)
+        if extra is not None:
+            run_meta["test"] = extra
+    if writer:
+        try:
+            writer.finish(model, prepared.vocab, model_config, train_config, list(prepared.labels), run_meta,
+                          history, title=f"{out.name} ({model_config.model})")
+        except WriteError as exc:
+            exc.last_epoch = done["epoch"]
+            raise
         log(f"saved run to {out}")
     model.eval()
     return model, history, prepared
+
+
+def _interrupted(exc, out, writer, epoch: int, checkpoint: bool) -> TrainingInterrupted:
+    signal_name = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
+    what = "stopped by SIGTERM" if signal_name == "SIGTERM" else "interrupted (Ctrl-C)"
+    if writer is not None and epoch >= 0 and writer.keeps():
+        msg = (f"training {what} during epoch {epoch + 1}; kept the checkpoint of epoch {epoch} in {writer.dir} "
+               f"({out} was not changed); continue with: rnnlab train --resume {out}")
+    else:  # fit() removes the partial folder (RunWriter.abandon)
+        msg = (f"training {what} before the first epoch was saved; nothing was kept and {out} was not changed; "
+               "start it again with the same command")
+    return TrainingInterrupted(msg, out, epoch, signal_name)

@@ -10,6 +10,7 @@ import typer
 
 from rnnlab.cli.app import app
 from rnnlab.cli.common import console, data_options, format_option, label_field_option, text_field_option
+from rnnlab.errors import RnnlabError
 
 
 def run_evaluate(*, run: Path, data: str, batch_size: int = 256, data_options: dict | None = None) -> dict:
@@ -18,6 +19,8 @@ def run_evaluate(*, run: Path, data: str, batch_size: int = 256, data_options: d
     from rnnlab.runs import load_run
     from rnnlab.training import evaluate_examples
 
+    if batch_size < 1:
+        raise RnnlabError(f"--batch-size: must be at least 1, got {batch_size}")
     r = load_run(run)
     opts = {k: v for k, v in (data_options or {}).items() if v is not None}
     pipeline = r.pipeline

@@ -19,6 +19,8 @@ def read_lines(path: Path) -> list[str]:
     """One text per non-blank line of a UTF-8 file."""
     if not path.exists():
         raise InputError(path, "no such file")
+    if not path.is_file():
+        raise InputError(path, "is a directory, not a file of texts (one text per line)")
     texts = []
     for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
         try:
@@ -74,6 +76,8 @@ def predict_command(
     text_field: str = text_field_option(),
 ) -> None:
     """Classify texts with a trained run: the label and each class's probability."""
+    if csv is not None and not csv.parent.is_dir():  # checked before any work, not after the table
+        raise RnnlabError(f"--csv {csv}: the folder {csv.parent} does not exist")
     df = run_predict(run=run, texts=texts or [], file=file, data_options={"format": format, "text_field": text_field})
     if df.attrs.get("cut"):
         print(f"note: {df.attrs['cut']} text(s) longer than max_length {df.attrs['max_length']} tokens were cut "

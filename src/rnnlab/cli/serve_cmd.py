@@ -14,7 +14,13 @@ from rnnlab.errors import RnnlabError
 def run_serve(*, runs: list[Path], host: str = "127.0.0.1", port: int = 8000, max_text_chars: int = 20_000,
               max_batch: int = 64, max_body_bytes: int = 2_000_000, max_trace_tokens: int = 1_000,
               inference_threads: int | None = None, log_level: str = "info") -> None:
-    """Load every run (safetensors only) and serve them until interrupted."""
+    """Load every run (safetensors only) and serve them until interrupted.
+
+    Options and runs are checked before the server starts: a bad one is one line and
+    a non-zero exit, never a server that answers 500.
+    """
+    _check_options(port=port, max_text_chars=max_text_chars, max_batch=max_batch, max_body_bytes=max_body_bytes,
+                   max_trace_tokens=max_trace_tokens, inference_threads=inference_threads, log_level=log_level)
     try:
         import uvicorn
     except ImportError:
@@ -29,6 +35,23 @@ def run_serve(*, runs: list[Path], host: str = "127.0.0.1", port: int = 8000, ma
     names = ", ".join(application.state.registry.names)
     print(f"serving {names} on http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)", flush=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level)
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _check_options(*, port, max_text_chars, max_batch, max_body_bytes, max_trace_tokens, inference_threads,
+                   log_level) -> None:
+    if not 0 <= port <= 65535:
+        raise RnnlabError(f"--port: must be in 0..65535, got {port}")
+    for option, value in (("--max-text-chars", max_text_chars), ("--max-batch", max_batch),
+                          ("--max-body-bytes", max_body_bytes), ("--max-trace-tokens", max_trace_tokens)):
+        if value < 1:
+            raise RnnlabError(f"{option}: must be at least 1, got {value}")
+    if inference_threads is not None and inference_threads < 0:
+        raise RnnlabError(f"--inference-threads: must be >= 0 (0: one per CPU, at most 4), got {inference_threads}")
+    if log_level not in LOG_LEVELS:
+        raise RnnlabError(f"--log-level: unknown level {log_level!r}; choose one of {', '.join(LOG_LEVELS)}")
 
 
 @app.command("serve")

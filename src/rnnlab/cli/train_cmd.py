@@ -17,62 +17,83 @@ from rnnlab.presets import DEFAULT, PRESETS
 _M, _T = DEFAULT.model, DEFAULT.train
 
 
+def _abs(source: str | None) -> str | None:
+    """A data file as an absolute path (named data such as ``imdb:train`` stays as it is), so --resume works anywhere."""
+    if source is None or source == "-" or ":" in str(source) and not Path(source).exists():
+        return source
+    return str(Path(source).resolve())
+
+
 def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config: TrainConfig,
               valid: str | None = None, valid_split: float = 0.1, test: str | None = None,
               vectors: str | None = None, labels: tuple[str, ...] | None = None, raw_text: bool = False,
-              progress: bool = True, log=None, device: str = "cpu", resume: bool = False,
+              progress: bool = True, log=None, device: str = "cpu", resume: bool = False, overwrite: bool = False,
               data_options: dict | None = None):
     """Read data, train, save the run in ``out``; evaluate on ``test`` when given. Returns the fitted model.
 
-    ``resume=True`` continues the interrupted run in ``out`` from its checkpoint
+    The run (test metrics included) is written by :class:`rnnlab.runs.RunWriter` and
+    appears in ``out`` only when complete; an existing ``out`` is refused unless
+    ``overwrite``. ``resume=True`` continues the run in ``out`` from its checkpoint
     (see :func:`resume_train`, which also restores the options it was started with).
     ``labels``: class names in id order (default: the sorted labels of ``train``);
     ``data_options``: ``format`` / ``text_field`` / ``label_field`` for every data file.
     """
     from rnnlab.data.sources import load_examples
-    from rnnlab.runs import CONFIG, read_config
+    from rnnlab.errors import RnnlabError
     from rnnlab.training import evaluate_examples, fit, split_validation
 
     log = log or console.print
+    if not resume:
+        _check_out(out, overwrite)
     opts = {k: v for k, v in (data_options or {}).items() if v is not None}
     train_examples = load_examples(train, labels, clean=not raw_text, **opts)
+    names = tuple(train_examples.labels)  # the label order (given, or the sorted labels of --train)
     if valid:
         valid_examples = load_examples(valid, train_examples.labels, clean=not raw_text, **opts)
         valid_desc = str(valid)
     elif valid_split > 0:
+        if len(train_examples) < 2:
+            raise RnnlabError(f"--train {train}: {len(train_examples)} example(s) cannot be split into training "
+                              "and validation data; give more data, --valid FILE, or --valid-split 0")
         train_examples, valid_examples = split_validation(train_examples, valid_split, train_config.seed)
+        if not train_examples:
+            raise RnnlabError(f"--valid-split {valid_split} leaves no training examples; use a smaller share")
         valid_desc = f"{valid_split:.0%} of {train} held out"
     else:
         valid_examples, valid_desc = None, None
+    if not train_examples:
+        raise RnnlabError(f"--train {train}: no training examples")
+    seen = {e.label for e in train_examples}
+    if len(seen) < 2:
+        raise RnnlabError(f"--train {train}: the training data holds a single class ({names[min(seen)] if seen else '?'}); "
+                          "a classifier needs examples of at least two classes")
+    test_examples = load_examples(test, names, clean=not raw_text, **opts) if test else None  # bad test data: before training
     meta = {"data": {"train": str(train), "valid": valid_desc, "test": str(test) if test else None}}
-    model, history, prepared = fit(train_examples, valid_examples, model_config=model_config,
-                                   train_config=train_config, out_dir=out, labels=labels, vectors=vectors,
-                                   log=log, meta=meta, progress=progress, device=device, resume=resume,
-                                   resume_info={"data": {"train": str(train), "valid": valid, "valid_split": valid_split,
-                                                         "test": test, "vectors": vectors, "raw_text": raw_text,
-                                                         "options": opts}})
-    from rnnlab.distributed import from_env
+    result = {}
 
-    if not from_env().is_main:
-        return model, history, None
-    warn_if_one_class(model, prepared, history, valid_examples, train_config, log)
-    if test:
-        import json
-
+    def on_trained(model, prepared):
         t0 = time.perf_counter()
-        m = evaluate_examples(model, prepared.pipeline,
-                              load_examples(test, prepared.labels, clean=not raw_text, **opts), progress=progress)
+        m = evaluate_examples(model, prepared.pipeline, test_examples, progress=progress)
         m["seconds"] = round(time.perf_counter() - t0, 2)
         f1 = f"F1 {m['f1']:.4f}" if "f1" in m else f"macro-F1 {m['macro_f1']:.4f}"
         log(f"test: accuracy {m['acc']:.4f}, loss {m['loss']:.4f}, {f1} on {m['n']:,} texts")
-        config = read_config(out)
-        config["meta"]["test"] = {k: m[k] for k in ("acc", "loss", "precision", "recall", "f1", "macro_f1", "per_class",
-                                                    "n", "confusion") if k in m}
-        from rnnlab.runs import atomic_write_text
+        result["test"] = m
+        return {k: m[k] for k in ("acc", "loss", "precision", "recall", "f1", "macro_f1", "per_class", "n",
+                                  "confusion") if k in m}
 
-        atomic_write_text(out / CONFIG, json.dumps(config, indent=2))
-        return model, history, m
-    return model, history, None
+    model, history, prepared = fit(train_examples, valid_examples, model_config=model_config,
+                                   train_config=train_config, out_dir=out, labels=names, vectors=vectors,
+                                   log=log, meta=meta, progress=progress, device=device, resume=resume,
+                                   overwrite=overwrite, on_trained=on_trained if test_examples else None,
+                                   resume_info={"data": {"train": _abs(train), "valid": _abs(valid),
+                                                         "valid_split": valid_split, "test": _abs(test),
+                                                         "vectors": _abs(vectors), "raw_text": raw_text,
+                                                         "options": opts}})
+    from rnnlab.distributed import from_env
+
+    if from_env().is_main:
+        warn_if_one_class(model, prepared, history, valid_examples, train_config, log)
+    return model, history, result.get("test")
 
 
 def warn_if_one_class(model, prepared, history, valid_examples, train_config, log) -> str | None:
@@ -94,19 +115,50 @@ def warn_if_one_class(model, prepared, history, valid_examples, train_config, lo
     return line
 
 
-def resume_train(*, run: Path, device: str = "cpu", progress: bool = True, log=None):
-    """Continue the interrupted run ``run`` with the configs and data options stored in its checkpoint."""
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an --out that is a file, or an existing run without --overwrite, before reading any data."""
+    from rnnlab.errors import RnnlabError
+    from rnnlab.runs import partial_dir
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RnnlabError(f"--out {out}: is a file, not a run directory; choose another --out")
+    if overwrite:
+        return
+    if out.is_dir() and any(out.iterdir()):
+        raise RnnlabError(f"--out {out}: a run (or other files) already exists there; nothing was changed. "
+                          f"Give --overwrite to replace it, or --resume {out} to continue it")
+    if partial_dir(out).exists():
+        raise RnnlabError(f"--out {out}: an interrupted run is kept in {partial_dir(out)}; continue it with "
+                          f"--resume {out}, or give --overwrite to start again")
+
+
+# --resume accepts these; every other option belongs to the run
+RESUME_OPTIONS = ("epochs", "threads", "device")
+
+
+def resume_train(*, run: Path, device: str = "cpu", progress: bool = True, log=None, epochs: int | None = None):
+    """Continue the run ``run`` with the configs and data options stored in its checkpoint.
+
+    ``epochs`` extends it (a finished run too). The data are checked against the
+    fingerprints in the checkpoint before training continues.
+    """
+    from dataclasses import replace
+
     from rnnlab.checkpoint import read_checkpoint
     from rnnlab.config import from_dict
+    from rnnlab.errors import RnnlabError
+    from rnnlab.runs import resume_dir
 
-    _, state = read_checkpoint(run)
+    _, state = read_checkpoint(resume_dir(run))
     data = state.get("data") or {}
     if not data.get("train"):
-        from rnnlab.errors import RnnlabError
-
         raise RnnlabError(f"{run}: the checkpoint does not say which data the run was trained on")
+    train_config = from_dict(TrainConfig, state["train_config"])
+    if epochs is not None:
+        train_config = replace(train_config, epochs=epochs)
     return run_train(train=data["train"], out=Path(run), model_config=from_dict(ModelConfig, state["model_config"]),
-                     train_config=from_dict(TrainConfig, state["train_config"]), valid=data.get("valid"),
+                     train_config=train_config, valid=data.get("valid"),
                      valid_split=data.get("valid_split", 0.1), test=data.get("test"), vectors=data.get("vectors"),
                      labels=tuple(state["labels"]) if state.get("labels") else None,
                      raw_text=data.get("raw_text", False), progress=progress, log=log, device=device, resume=True,
@@ -135,7 +187,8 @@ def train_command(
     train: Optional[str] = typer.Option(None, "--train", help="Training data: a .tsv (<label>\\t<text>), .csv, .jsonl, .json or .parquet file, - (stdin), imdb:train or sample:train (required unless --preset or --resume gives it)."),
     preset: Optional[str] = typer.Option(None, metavar="NAME", help=f"Start from a named recipe ({', '.join(PRESETS)}); other options override it. Without it: the default recipe (see --list-presets)."),
     list_presets: bool = typer.Option(False, "--list-presets", help="List the presets with their descriptions and exit."),
-    resume: Optional[Path] = typer.Option(None, help="Continue this interrupted run directory from its last completed epoch."),
+    resume: Optional[Path] = typer.Option(None, help="Continue this run from its last completed epoch (an interrupted run, or a finished one with a larger --epochs); only --epochs, --threads and --device may be given with it."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out (the old run stays intact until the new one is complete)."),
     device: str = typer.Option("auto", help="auto (CUDA when available) | cpu | cuda; CUDA trains with float16 autocast."),
     threads: Optional[int] = typer.Option(None, help="Torch CPU threads (default $RNNLAB_THREADS or 1: see benchmarks/)."),
     out: Optional[Path] = typer.Option(None, help="Run directory to write (default runs/<model>-<time>)."),
@@ -181,6 +234,8 @@ def train_command(
 
     from rnnlab.training import TrainingInterrupted, configure_threads
 
+    _check_options(ctx, lr=lr, valid_split=valid_split, threads=threads, device=device, labels=labels,
+                   dropout=dropout, weight_decay=weight_decay, clip_grad=clip_grad)
     if threads:
         import os
 
@@ -192,11 +247,18 @@ def train_command(
         console.print(preset_table(), markup=False)
         return
     if resume is not None:
+        conflicting = [o for o in sorted(ctx.params) if o not in RESUME_OPTIONS + ("resume",) and _given(ctx, o)]
+        if conflicting:
+            names = ", ".join("--" + o.replace("_", "-") for o in conflicting)
+            from rnnlab.errors import RnnlabError
+
+            raise RnnlabError(f"--resume {resume}: {names} cannot be changed when resuming (the run keeps the options it was "
+                                     "started with); with --resume give only --epochs, --threads or --device")
         try:
-            resume_train(run=resume, device=device)
+            resume_train(run=resume, device=device, epochs=epochs if _given(ctx, "epochs") else None)
         except TrainingInterrupted as exc:
-            console.print(str(exc))
-            raise typer.Exit(130)
+            console.print(str(exc), markup=False)
+            raise typer.Exit(exc.exit_code)
         return
     values = dict(locals())
     try:
@@ -219,7 +281,40 @@ def train_command(
     try:
         run_train(train=train, out=out, model_config=model_config, train_config=train_config, valid=valid,
                   valid_split=valid_split, test=test, vectors=vectors, labels=label_names, raw_text=raw_text,
-                  device=device, data_options=data_options(format, text_field, label_field))
+                  device=device, overwrite=overwrite, data_options=data_options(format, text_field, label_field))
     except TrainingInterrupted as exc:
-        console.print(str(exc))
-        raise typer.Exit(130)
+        console.print(str(exc), markup=False)
+        raise typer.Exit(exc.exit_code)
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, weight_decay, clip_grad) -> None:
+    """Numbers finite and in range, known device, distinct labels: one line naming the option."""
+    import math
+
+    from rnnlab.errors import RnnlabError
+
+    def bad(option, message):  # one line on stderr and exit 1 (rnnlab.cli.main), not a usage panel
+        raise RnnlabError(f"{option}: {message}")
+
+    if not math.isfinite(lr) or lr <= 0:
+        bad("--lr", f"must be a finite number > 0, got {lr}")
+    if not math.isfinite(valid_split) or not 0 <= valid_split < 1:
+        bad("--valid-split", f"must be a share in [0, 1) (0 for no validation), got {valid_split}")
+    if threads is not None and threads < 1:
+        bad("--threads", f"must be at least 1, got {threads}")
+    if device not in DEVICES and not device.startswith("cuda:"):
+        bad("--device", f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    for option, value in (("--dropout", dropout), ("--weight-decay", weight_decay), ("--clip-grad", clip_grad)):
+        if value is not None and not math.isfinite(value):
+            bad(option, f"must be a finite number, got {value}")
+    if weight_decay < 0:
+        bad("--weight-decay", f"must be >= 0, got {weight_decay}")
+    if clip_grad is not None and clip_grad <= 0:
+        bad("--clip-grad", f"must be > 0, got {clip_grad}")
+    names = [x.strip() for x in labels.split(",")] if labels is not None else []
+    if len(set(names)) != len(names):
+        dup = next(x for x in names if names.count(x) > 1)
+        bad("--labels", f"names must be distinct ({dup!r} is listed twice), got {labels!r}")

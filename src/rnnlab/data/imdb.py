@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from rnnlab.data.limits import ARCHIVE_ENV as LIMIT_ARCHIVE_ENV
+from rnnlab.data.limits import TEXT_ENV, max_archive_bytes, max_text_bytes
 from rnnlab.errors import InputError, RnnlabError
 
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -127,6 +129,9 @@ def resolve_archive(archive: str | Path | None = None, url: str = OFFICIAL_URL, 
         if not path.exists():
             src = "--archive" if archive else ARCHIVE_ENV
             raise InputError(path, f"no such archive (given by {src})")
+        if not path.is_file():
+            src = "--archive" if archive else ARCHIVE_ENV
+            raise InputError(path, f"is a directory, not an archive (given by {src}); give the aclImdb_v1.tar.gz file")
         return path
     if sha256 is None and url == OFFICIAL_URL:
         sha256 = OFFICIAL_SHA256
@@ -176,6 +181,7 @@ def _extract(archive: Path, out: Path, progress: bool) -> dict:
     from rnnlab.progress import progress_bar
 
     rows: dict[str, list[tuple[str, int, str]]] = {"train": [], "test": []}
+    text_cap, total_cap, total = max_text_bytes(), max_archive_bytes(), 0
     try:
         with tarfile.open(archive, "r:*") as tar, \
                 progress_bar("importing", total=50000, unit="reviews", enabled=progress) as advance:
@@ -184,7 +190,14 @@ def _extract(archive: Path, out: Path, progress: bool) -> dict:
                 if not m or not member.isfile():
                     continue  # README, imdb.vocab, train/unsup, *.feat, urls_*.txt ...
                 split, label, rid, _rating = m.groups()
-                raw = tar.extractfile(member).read()
+                if member.size > text_cap:  # checked before reading: a compression bomb is never inflated
+                    raise InputError(f"{archive}:{member.name}", f"review of {member.size:,} bytes exceeds the "
+                                     f"limit of {text_cap:,} (raise ${TEXT_ENV} if it is genuine)")
+                total += member.size
+                if total > total_cap:
+                    raise InputError(archive, f"reviews exceed {total_cap:,} bytes uncompressed; refusing to read "
+                                              f"more (raise ${LIMIT_ARCHIVE_ENV} if the archive is genuine)")
+                raw = tar.extractfile(member).read(text_cap + 1)
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from rnnlab.data.limits import TEXT_ENV, max_text_bytes
 from rnnlab.errors import InputError
 
 FORMATS = ("tsv", "csv", "jsonl", "json", "parquet")
@@ -100,6 +101,11 @@ def read_records(source: str | Path, *, format: str | None = None, text_field: s
     if not records:
         raise InputError(name, "holds no examples" + (", expected lines of <label>\\t<text>" if fmt == "tsv" else
                                                         f", expected records with {text_field!r} and {label_field!r}"))
+    cap = max_text_bytes()
+    for _, text, where in records:
+        if len(text) * 4 > cap and len(text.encode("utf-8")) > cap:  # cheap test first: at most 4 bytes a char
+            raise _error(name, f"text of {len(text.encode('utf-8')):,} bytes exceeds the limit of {cap:,} per text "
+                               f"(raise ${TEXT_ENV} if it is genuine)", where)
     return [(label, clean_text(text) if clean else text, where) for label, text, where in records]
 
 
@@ -209,9 +215,13 @@ def _split_lines(raw: bytes) -> Iterator[bytes]:
 def _tsv_rows(raw: bytes, name: str):
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    cap = max_text_bytes()
     for number, line in enumerate(_split_lines(raw), start=1):
         if not line.strip():
             continue
+        if len(line) > cap:
+            raise InputError(name, f"line of {len(line):,} bytes exceeds the limit of {cap:,} per text "
+                                   f"(raise ${TEXT_ENV} if it is genuine)", number)
         try:
             decoded = line.decode("utf-8")
         except UnicodeDecodeError as exc:

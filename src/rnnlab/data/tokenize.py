@@ -193,7 +193,13 @@ def tokenize_cached(
         except (OSError, ValueError, KeyError):
             shutil.rmtree(entry, ignore_errors=True)  # damaged entry: rebuild it
     corpus = tokenize_corpus(texts, tokenizer, n_process=n_process, progress=progress)
-    save_corpus(corpus, entry)
+    try:
+        save_corpus(corpus, entry)
+    except OSError as exc:  # the cache is an optimisation: a full or read-only cache is a warning, not a failure
+        import sys
+
+        print(f"warning: could not write the token cache {entry.parent} ({exc.strerror or exc}); "
+              "continuing without it", file=sys.stderr)
     return corpus, False
 
 
@@ -202,6 +208,9 @@ def save_corpus(corpus: TokenizedCorpus, entry: Path) -> None:
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
     try:
+        from rnnlab.runs import umask_mode  # deferred: rnnlab.runs imports torch, which tokenizing never needs
+
+        os.chmod(tmp, umask_mode(0o777))  # mkdtemp makes 0700: honour the umask like mkdir does
         np.save(tmp / "ids.npy", corpus.ids)
         np.save(tmp / "offsets.npy", corpus.offsets)
         (tmp / "table.json").write_text(json.dumps(corpus.table, ensure_ascii=False), encoding="utf-8")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rnnlab.config import replace
+from rnnlab.runs import CONFIG, has_checkpoint, resume_dir
 from rnnlab.experiments.specs import STUDIES, Study, get_study, scaled
 from rnnlab.probes import TELLTALE_TOKENS, contrastive_predictions, gradient_report, permutation_check, \
     prepare_telltale, similarity_table, telltale_prepared
@@ -136,10 +137,10 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
     rdir = run_dir(root, study.name, spec.name, seed)
     entry = {"name": spec.name, "seed": seed, "path": str(rdir.relative_to(sdir)), "telltale": spec.telltale,
              "label": spec.label or spec.describe(), "describe": spec.describe()}
-    if skip_existing and (rdir / "config.json").exists() and not _resumable_snapshot(rdir):
+    if skip_existing and (rdir / CONFIG).exists() and not _resumable_snapshot(rdir):
         log(f"== {study.name}/{spec.name} seed {seed}: already trained, kept")
         return entry
-    resume = skip_existing and (rdir / "checkpoint.safetensors").exists()
+    resume = skip_existing and has_checkpoint(rdir)
     log(f"== {study.name}/{spec.name} seed {seed}: {spec.describe()}, {train_cfg.epochs} epoch{'s' if train_cfg.epochs != 1 else ''}"
         + (" (resuming)" if resume else ""))
     prepared = source.prepared(study.telltale, train_cfg.max_length, train_cfg.min_freq, train_cfg.max_vocab)
@@ -148,7 +149,7 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
     meta = {"data": {**source.desc, "telltale": spec.telltale}, "study": study.name, "run": spec.name}
     t0 = time.perf_counter()
     fit(None, None, model_config=spec.model, train_config=train_cfg, out_dir=rdir, prepared=prepared,
-        log=log, meta=meta, progress=progress, resume=resume)
+        log=log, meta=meta, progress=progress, resume=resume, overwrite=not resume)
     entry["seconds"] = round(time.perf_counter() - t0, 2)
     return entry
 
@@ -160,9 +161,9 @@ def _resumable_snapshot(rdir: Path) -> bool:
 
     if read_config(rdir).get("meta", {}).get("stopped_at_epoch") is None:
         return False
-    if not (rdir / "checkpoint.safetensors").exists():
+    if not has_checkpoint(rdir):
         return False
-    _, state = ckpt.read_checkpoint(rdir)
+    _, state = ckpt.read_checkpoint(resume_dir(rdir))
     return not state.get("finished")
 
 
@@ -181,9 +182,9 @@ def snapshot_interrupted(study: Study, spec, seed: int, *, root: Path, source: D
     from rnnlab.runs import save_run
 
     rdir = run_dir(root, study.name, spec.name, seed)
-    if (rdir / "config.json").exists() or not (rdir / "checkpoint.safetensors").exists():
+    if (rdir / CONFIG).exists() or not has_checkpoint(rdir):
         return None
-    tensors, state = ckpt.read_checkpoint(rdir)
+    tensors, state = ckpt.read_checkpoint(resume_dir(rdir))
     prepared = source.prepared(study.telltale)
     cfg = _replace(spec.model, vocab_size=len(prepared.vocab), embedding_dim=int(prepared.embeddings.shape[1]))
     model = build_model(cfg, prepared.vocab, prepared.embeddings)
@@ -280,7 +281,7 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
         for dep in study.requires:
             dep_study = get_study(dep)
             missing = [r for r in dep_study.runs for s in seeds
-                       if not (run_dir(root, dep_study.name, r.name, s) / "config.json").exists()]
+                       if not (run_dir(root, dep_study.name, r.name, s) / CONFIG).exists()]
             if missing:
                 slog(f"== {study.name} needs {dep_study.name}: running it first")
                 run_study(dep_study, out=root, source=source, seeds=seeds, epochs_scale=epochs_scale,
