@@ -45,3 +45,15 @@ def test_the_head_is_written_once_per_family():
     places = [name for name, text in _sources().items()
               if re.search(r"relu\(\s*self\.hidden\(", text) or re.search(r"\.output\(\s*torch\.relu", text)]
     assert sorted(places) == ["models/boe.py", "models/recurrent.py"], places
+
+
+def test_run_file_names_live_in_runs_py():
+    """Other modules use runs.py's constants, never the file names themselves."""
+    from rnnlab import runs
+
+    names = {v for k, v in vars(runs).items() if k.isupper() and isinstance(v, str)
+             and re.fullmatch(r"[a-z_]+\.(json|jsonl|safetensors|png)", v)}
+    assert {"config.json", "metrics.jsonl"} <= names, names
+    offenders = sorted({(module, name) for module, text in _sources().items() if module != "runs.py"
+                        for name in names if f'"{name}"' in text or f"'{name}'" in text})
+    assert not offenders, f"run file names written outside runs.py: {offenders}"
