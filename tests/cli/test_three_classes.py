@@ -111,7 +111,7 @@ def test_binary_predict_keeps_its_table_with_the_column_named(trained_runs):
     assert out.splitlines()[0].split() == ["text", "p(pos)", "label"]
 
 
-def test_predict_says_when_a_text_is_cut_at_max_length(trained_runs, capsys):
+def test_predict_says_when_a_text_is_cut_at_max_length(trained_runs):
     from rnnlab.cli.predict_cmd import run_predict
 
     df = run_predict(run=trained_runs["lstm"], texts=["fine " * 250, "short"])  # the runs keep 200 tokens

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from rnnlab.cli.app import app
-from rnnlab.cli.common import console, format_option, print_df, text_field_option
+from rnnlab.cli.common import format_option, print_df, text_field_option
 from rnnlab.data.readers import EXTENSIONS, read_records
 from rnnlab.errors import InputError, RnnlabError
 
