@@ -47,7 +47,8 @@ def run_quickstart(*, out: Path = Path("runs"), archive: Path | None = None, epo
         t0 = time.perf_counter()
         run_dir = out / f"quickstart-{name}"
         _, history, test_m = run_train(train=train_spec, test=test_spec, out=run_dir, model_config=mcfg,
-                                       train_config=tcfg, valid_split=0.1, progress=progress)
+                                       train_config=tcfg, valid_split=0.1, progress=progress,
+                                       overwrite=True)  # its own output: a re-run replaces it (atomically)
         run = load_run(run_dir)
         epoch_s = [r["train_seconds"] for r in history if r["epoch"] > 0]
         rows.append({"model": name, "parameters": run.meta["trainable_parameters"],
