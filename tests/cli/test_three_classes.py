@@ -85,6 +85,27 @@ def test_three_classes_train_evaluate_predict(tmp_path, fmt):
     probs = class_probabilities(r.model, r.pipeline, ["great", "awful plot", "", "okay fine " * 50])
     assert probs.shape == (4, 3) and np.allclose(probs.sum(axis=1), 1.0) and (probs >= 0).all()
 
+    # trace: every class's running probability, in the terminal and as JSON
+    traced = json.loads(invoke("trace", run, "the film was awful and boring", "--json", "--all-classes"))
+    assert set(traced["probabilities"]) == {"neg", "neu", "pos"}
+    assert sum(traced["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert traced["label"] == "neg" and traced["target"] == "neg" and len(traced["tokens"]) == 6
+
+    # serve: /predict and /trace answer the same probabilities as predict
+    from fastapi.testclient import TestClient
+
+    from rnnlab.serve import create_app
+
+    with TestClient(create_app([run])) as client:
+        body = client.post("/predict", json={"texts": ["a wonderful and great film"]}).json()
+        served = body["predictions"][0]
+        assert served["probabilities"] == pytest.approx(got["probabilities"], abs=1e-6)
+        assert served["label"] == got["label"] and body["labels"] == ["neg", "neu", "pos"]
+        t = client.post("/trace", json={"text": "the film was awful and boring"})
+        assert t.status_code == 200 and t.json()["probabilities"] == pytest.approx(traced["probabilities"], abs=1e-6)
+        models = client.get("/models").json()
+        assert models[0]["labels"] == ["neg", "neu", "pos"]
+
 
 def test_a_single_class_and_an_unseen_label_are_one_line_errors(tmp_path):
     import subprocess
