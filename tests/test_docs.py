@@ -71,3 +71,20 @@ def test_python_example_reprints_its_first_rows(sample_train, monkeypatch, capsy
     assert printed[0] == shown[0]                                   # vocabulary coverage
     rows = [l for l in printed if re.match(r"\|\s+[01] \|", l)]
     assert len(rows) == 2 and all(r in shown for r in rows), (rows, shown[:8])
+
+
+def test_predict_block_has_the_columns_predict_prints(trained_runs):
+    """The demo's predict block shows the table predict prints today (a stale header is a stale block)."""
+    from rnnlab.inspect import predict_run
+    from rnnlab.runs import load_run
+
+    columns = list(predict_run(load_run(trained_runs["lstm"]), ["a film"]).columns)
+    assert BLOCKS["predict"].splitlines()[1].split() == columns
+
+
+def test_scratch_blocks_hold_agreeing_curves():
+    """The scratch blocks come from the commands as they are now (the build writes them; timings vary)."""
+    classify, lm = BLOCKS["scratch-classify"], BLOCKS["scratch-lm"]
+    assert classify.startswith("$ rnnlab scratch classify\n") and "curves coincide" in classify
+    assert lm.startswith("$ rnnlab scratch lm\n") and "sample (temperature 0.7):" in lm
+

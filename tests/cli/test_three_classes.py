@@ -139,3 +139,20 @@ def test_predict_says_when_a_text_is_cut_at_max_length(trained_runs):
     assert df.attrs["cut"] == 1 and df.attrs["max_length"] == 200
     r = runner.invoke(app, ["predict", str(trained_runs["lstm"]), "fine " * 250])
     assert r.exit_code == 0 and "note: 1 text(s) longer than max_length 200 tokens were cut" in r.output
+
+
+def test_evaluate_and_predict_read_standard_input(trained_runs, small_tsv):
+    """`evaluate --data -` and `predict RUN -` read what is piped in (a real process, a real pipe)."""
+    import subprocess
+    import sys
+
+    lines = small_tsv.read_text(encoding="utf-8").splitlines()[:20]
+    run = str(trained_runs["lstm"])
+    r = subprocess.run([sys.executable, "-m", "rnnlab", "evaluate", run, "--data", "-", "--format", "tsv", "--json"],
+                       input="\n".join(lines) + "\n", capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["n"] == 20
+    r = subprocess.run([sys.executable, "-m", "rnnlab", "predict", run, "-", "--json"],
+                       input="a fine film\na dull film\n", capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(x)["text"] for x in r.stdout.splitlines()] == ["a fine film", "a dull film"]
