@@ -36,6 +36,7 @@ class Block:
     argv: tuple[str, ...]      # what runs (``rnnlab`` -> this interpreter's rnnlab)
     slow: bool = False
     group: str = ""            # blocks of one group run in one temporary folder, in order
+    keep_from: str = ""        # show the output from the first line starting with this (drop what comes before)
 
 
 BLOCKS = [
@@ -51,6 +52,9 @@ BLOCKS = [
            "--out", "runs/resume-demo"), slow=True, group="demo"),
     Block("resume-extend", "rnnlab train --resume runs/resume-demo --epochs 2",
           ("rnnlab", "train", "--resume", "runs/resume-demo", "--epochs", "2"), slow=True, group="demo"),
+    Block("padding", "rnnlab demo padding", ("rnnlab", "demo", "padding"), slow=True, group="demo"),
+    Block("packing", "rnnlab demo packing  (after the padding part above)", ("rnnlab", "demo", "packing"), slow=True,
+          group="demo", keep_from="embedding: index i"),
     Block("scratch-classify", "rnnlab scratch classify", ("rnnlab", "scratch", "classify"), slow=True, group="demo"),
     Block("scratch-lm", "rnnlab scratch lm", ("rnnlab", "scratch", "lm"), slow=True, group="demo"),
 ]
@@ -79,6 +83,8 @@ def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
     if p.returncode != 0:
         raise SystemExit(f"{block.name}: `{block.shown}` failed ({p.returncode}):\n{p.stdout}{p.stderr}")
     out = p.stdout  # stderr holds progress lines (every 10 s in a plain log): timing noise, left out
+    if block.keep_from:
+        out = out[out.index("\n" + block.keep_from) + 1:]
     if cache is not None:
         out = out.replace(str(cache), "~/.cache/rnnlab")
     if block.argv[0] == "python-block":

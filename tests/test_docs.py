@@ -87,4 +87,6 @@ def test_scratch_blocks_hold_agreeing_curves():
     classify, lm = BLOCKS["scratch-classify"], BLOCKS["scratch-lm"]
     assert classify.startswith("$ rnnlab scratch classify\n") and "curves coincide" in classify
     assert lm.startswith("$ rnnlab scratch lm\n") and "sample (temperature 0.7):" in lm
+    assert BLOCKS["padding"].startswith("$ rnnlab demo padding\n") and "padded batch, shape (3, 5)" in BLOCKS["padding"]
+    assert "difference 4 = 2 padding steps x (1 + 1)" in BLOCKS["packing"]
 

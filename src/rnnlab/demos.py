@@ -44,9 +44,9 @@ def demo_vocab(data: str | Path | None = None):
     from rnnlab.data.sources import load_examples
     from rnnlab.data.tokenize import tokenize_cached
     from rnnlab.data.vocab import build_vocab_from_corpus
-    from rnnlab.experiments.runner import SAMPLE_DIR
+    from rnnlab.experiments.runner import DEFAULT_DATA
 
-    data = str(data or SAMPLE_DIR / "imdb-train.tsv")
+    data = str(data or DEFAULT_DATA)
     examples = load_examples(data)
     corpus, _ = tokenize_cached([e.text for e in examples])
     return build_vocab_from_corpus(corpus), data

@@ -31,16 +31,16 @@ def run_packing(*, data: Path | None = None) -> str:
     return text
 
 
-DATA_HELP = "Training TSV whose vocabulary gives the indices (default: the sample imdb-train.tsv)."
+DATA_HELP = "Training data whose vocabulary gives the indices (default: sample:train, the balanced IMDB sample in the cache)."
 
 
 @demo_app.command("padding")
-def padding_command(data: Optional[Path] = typer.Option(None, help=DATA_HELP)) -> None:
+def padding_command(data: Optional[str] = typer.Option(None, help=DATA_HELP)) -> None:
     """Three texts as tokens, as vocabulary indices and as one padded batch, with the <pad> explained."""
     run_padding(data=data)
 
 
 @demo_app.command("packing")
-def packing_command(data: Optional[Path] = typer.Option(None, help=DATA_HELP)) -> None:
+def packing_command(data: Optional[str] = typer.Option(None, help=DATA_HELP)) -> None:
     """A counting RNN over the padded batch, with and without packing: where the 'final' value comes from."""
     run_packing(data=data)

@@ -73,8 +73,8 @@ def list_command(
 def run_command(
     names: Optional[List[str]] = typer.Argument(None, help="Studies to run: numbers (4), names or unique prefixes."),
     all_: bool = typer.Option(False, "--all", help="Run every study, in order."),
-    data: str = typer.Option("", help="Training data: a TSV or imdb:train (default: the sample imdb-train.tsv)."),
-    valid: Optional[str] = typer.Option(None, help="Validation data (default: the matching *-test.tsv / imdb:test, "
+    data: str = typer.Option("", help="Training data: any data argument, e.g. a TSV file or imdb:train (default: sample:train, the balanced IMDB sample in the cache)."),
+    valid: Optional[str] = typer.Option(None, help="Validation data (default: the matching *-test.tsv / imdb:test / sample:test, "
                                                    "else 10% of --data held out)."),
     out: Path = typer.Option(Path("studies"), help="Output folder: one sub-folder per study, the report at the top."),
     seeds: str = typer.Option("1", help="Comma-separated seeds; several give mean ± std in the report."),
@@ -94,7 +94,7 @@ def run_command(
 
 @study_app.command("questions")
 def questions_command(
-    data: str = typer.Option("", help="Training data (default: the sample imdb-train.tsv)."),
+    data: str = typer.Option("", help="Training data (default: sample:train, the balanced IMDB sample in the cache)."),
     valid: Optional[str] = typer.Option(None, help="Validation data (default: the matching *-test.tsv)."),
     out: Path = typer.Option(Path("studies"), help="Folder for course-questions.md."),
 ) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -29,7 +28,7 @@ from rnnlab.probes import TELLTALE_TOKENS, contrastive_predictions, gradient_rep
     prepare_telltale, similarity_table, telltale_prepared
 
 STUDY_FILE = "study.json"
-SAMPLE_DIR = Path(os.environ.get("RNNLAB_SHARED_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data")) / "imdb-sample"
+DEFAULT_DATA = "sample:train"  # the balanced IMDB sample in the cache (rnnlab data sample)
 
 
 def run_dir(root: Path, study_name: str, run_name: str, seed: int) -> Path:
@@ -47,7 +46,7 @@ class DataSource:
         self.log = log
         self.vectors = vectors
         if train_examples is None:
-            data = data or str(SAMPLE_DIR / "imdb-train.tsv")
+            data = data or DEFAULT_DATA
             if valid is None:
                 valid = default_valid(data)
             train_examples = load_examples(data)
@@ -84,6 +83,8 @@ def default_valid(data: str) -> str | None:
     s = str(data)
     if s in ("imdb", "imdb:train"):
         return "imdb:test"
+    if s in ("sample", "sample:train"):
+        return "sample:test"
     p = Path(s)
     if p.name.endswith("-train.tsv"):
         sibling = p.with_name(p.name[: -len("-train.tsv")] + "-test.tsv")

@@ -18,7 +18,7 @@ import numpy as np
 
 from rnnlab.errors import RnnlabError
 from rnnlab.scratch.activations import ACTIVATIONS, get_activation, softmax
-from rnnlab.scratch.compare import IMPLEMENTATIONS, SAMPLE_DIR
+from rnnlab.scratch.compare import IMPLEMENTATIONS
 from rnnlab.scratch.tagger import train_epoch_tagger
 from rnnlab.scratch import vectorized as vec
 
@@ -27,7 +27,7 @@ from rnnlab.scratch import vectorized as vec
 class LMConfig:
     """What ``rnnlab scratch lm`` trains and samples; checked on construction."""
 
-    text_path: Path = SAMPLE_DIR / "imdb-train.tsv"
+    text_path: Path | str = "sample:train"  # any data argument: a TSV path or a name (rnnlab.data.sources)
     chars: int = 100_000
     seq_len: int = 25
     hidden: int = 64

@@ -22,7 +22,6 @@ from rnnlab.scratch.activations import get_activation
 from rnnlab.scratch.classifier import recurrent_classifier_forward, train_epoch_classifier
 from rnnlab.scratch import vectorized as vec
 
-SAMPLE_DIR = Path("../shared/data/imdb-sample")
 IMPLEMENTATIONS = ("loop", "vectorized")
 TORCH_ACTIVATIONS = ("relu", "tanh")  # the nonlinearities torch.nn.RNN offers
 
@@ -31,8 +30,8 @@ TORCH_ACTIVATIONS = ("relu", "tanh")  # the nonlinearities torch.nn.RNN offers
 class ClassifyConfig:
     """What ``rnnlab scratch classify`` trains; checked on construction."""
 
-    train_path: Path = SAMPLE_DIR / "imdb-train.tsv"
-    test_path: Path = SAMPLE_DIR / "imdb-test.tsv"
+    train_path: Path | str = "sample:train"  # any data argument: a TSV path or a name (rnnlab.data.sources)
+    test_path: Path | str = "sample:test"
     train_size: int = 400
     test_size: int = 200
     max_len: int = 40
