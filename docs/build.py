@@ -55,6 +55,9 @@ BLOCKS = [
     Block("padding", "rnnlab demo padding", ("rnnlab", "demo", "padding"), slow=True, group="demo"),
     Block("packing", "rnnlab demo packing  (after the padding part above)", ("rnnlab", "demo", "packing"), slow=True,
           group="demo", keep_from="embedding: index i"),
+    Block("trace", 'rnnlab trace runs/resume-demo "I loved it at first, but by the end I hated it" --table',
+          ("rnnlab", "trace", "runs/resume-demo", "I loved it at first, but by the end I hated it", "--table"),
+          slow=True, group="demo"),
     Block("scratch-classify", "rnnlab scratch classify", ("rnnlab", "scratch", "classify"), slow=True, group="demo"),
     Block("scratch-lm", "rnnlab scratch lm", ("rnnlab", "scratch", "lm"), slow=True, group="demo"),
 ]

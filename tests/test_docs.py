@@ -90,3 +90,9 @@ def test_scratch_blocks_hold_agreeing_curves():
     assert BLOCKS["padding"].startswith("$ rnnlab demo padding\n") and "padded batch, shape (3, 5)" in BLOCKS["padding"]
     assert "difference 4 = 2 padding steps x (1 + 1)" in BLOCKS["packing"]
 
+
+def test_serve_line_is_the_one_serve_prints():
+    from rnnlab.cli.serve_cmd import banner
+
+    assert "$ rnnlab serve runs/lstm runs/boe --host 127.0.0.1 --port 8000\n" + banner("lstm, boe", "127.0.0.1", 8000) \
+        in README

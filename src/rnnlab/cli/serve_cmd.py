@@ -33,8 +33,13 @@ def run_serve(*, runs: list[Path], host: str = "127.0.0.1", port: int = 8000, ma
                                                  max_body_bytes=max_body_bytes, max_trace_tokens=max_trace_tokens),
                              inference_threads=inference_threads)
     names = ", ".join(application.state.registry.names)
-    print(f"serving {names} on http://{host}:{port}/  (API docs at /docs; Ctrl-C stops)", flush=True)
+    print(banner(names, host, port), flush=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level)
+
+
+def banner(names: str, host: str, port: int) -> str:
+    """The line ``rnnlab serve`` prints before it starts listening."""
+    return f"serving {names} on http://{host}:{port}/  (OpenAPI schema at /openapi.json; Ctrl-C stops)"
 
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
