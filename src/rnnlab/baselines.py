@@ -20,6 +20,10 @@ from typing import Sequence
 
 import numpy as np
 
+from rnnlab.data.task import binary_task
+
+DEFAULT_LABELS = binary_task().labels  # the IMDB task: neg = 0, pos = 1
+
 
 @dataclass
 class NBSVM:
@@ -75,7 +79,7 @@ def corpus_tokens(texts: Sequence[str], progress: bool = False) -> list[list[str
     return [table[corpus.ids[a:b]].tolist() for a, b in zip(corpus.offsets[:-1], corpus.offsets[1:])]
 
 
-def run_nbsvm(*, train: str, test: str, labels: Sequence[str] = ("neg", "pos"), ngram: int = 2,
+def run_nbsvm(*, train: str, test: str, labels: Sequence[str] = DEFAULT_LABELS, ngram: int = 2,
               C: float = 1.0, beta: float = 0.25, log=print, progress: bool = True) -> dict:
     """Train on ``train`` and score on ``test`` (TSV paths or ``imdb:train`` / ``imdb:test``)."""
     from rnnlab.data.sources import load_examples

@@ -411,7 +411,7 @@ def train(model, dataloader, optimizer, epochs: int = 100, print_every: int | No
 
 
 @torch.no_grad()
-def predict_multiple(model, texts: Sequence[str], collate_batch_fn: Callable, labels: Sequence[str] = ("neg", "pos")):
+def predict_multiple(model, texts: Sequence[str], collate_batch_fn: Callable, labels: Sequence[str] = DEFAULT_LABELS):
     """A DataFrame: input text, the classifier's probability of ``labels[1]``, output label."""
     import pandas as pd
 

@@ -397,7 +397,7 @@ def trace_ids(model, vocab, text: str, tokens: Sequence[str], ids: np.ndarray, *
     if unknown:
         raise ValueError(f"unknown importance method {unknown[0]!r}; choose from {', '.join(METHODS)}")
     k = getattr(model, "num_classes", 2)
-    labels = list(labels) if labels is not None else (["neg", "pos"] if k == 2 else [str(i) for i in range(k)])
+    labels = list(labels) if labels is not None else (list(DEFAULT_LABELS) if k == 2 else [str(i) for i in range(k)])
     if len(labels) != k:
         raise RnnlabError(f"{len(labels)} labels ({', '.join(labels)}) for a model with {k} classes")
     ids = np.asarray(ids, dtype=np.int64)

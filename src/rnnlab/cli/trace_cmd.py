@@ -42,7 +42,7 @@ def run_trace(*, run: Path, text: str, by: str = "auto", target: str | None = No
     if not text.strip():
         raise RnnlabError(blank_text_message("trace"))
     loaded = load_run(run)
-    if target is not None and target not in (loaded.labels or ("neg", "pos")):
+    if target is not None and target not in loaded.task.labels:
         raise RnnlabError(f"unknown --class {target!r}; this run's classes are "
                           f"{', '.join(loaded.labels or ('neg', 'pos'))}")
     t = trace_run(loaded, text, target=target)
