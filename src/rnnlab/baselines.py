@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from rnnlab.data.tokenize import tokenize_cached
+from rnnlab.data.sources import load_examples
 
 from rnnlab.data.task import binary_task
 
@@ -49,8 +51,8 @@ def _ngrams(tokens: Sequence[str]) -> list[str]:
 def fit_nbsvm(token_lists: Sequence[Sequence[str]], labels: Sequence[int], *, ngram: int = 2, alpha: float = 1.0,
               C: float = 1.0, beta: float = 0.25, min_df: int = 1, seed: int = 1) -> NBSVM:
     """Fit NBSVM on tokenized texts with 0/1 labels."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.svm import LinearSVC
+    from sklearn.feature_extraction.text import CountVectorizer  # deferred: sklearn only for the baseline
+    from sklearn.svm import LinearSVC  # deferred: sklearn only for the baseline
 
     if ngram not in (1, 2):
         raise ValueError(f"ngram must be 1 or 2, got {ngram}")
@@ -72,8 +74,6 @@ def fit_nbsvm(token_lists: Sequence[Sequence[str]], labels: Sequence[int], *, ng
 
 def corpus_tokens(texts: Sequence[str], progress: bool = False) -> list[list[str]]:
     """rnnlab's tokens for ``texts`` (tokenized once, then from the cache)."""
-    from rnnlab.data.tokenize import tokenize_cached
-
     corpus, _ = tokenize_cached(list(texts), progress=progress)
     table = np.asarray(corpus.table, dtype=object)
     return [table[corpus.ids[a:b]].tolist() for a, b in zip(corpus.offsets[:-1], corpus.offsets[1:])]
@@ -82,8 +82,6 @@ def corpus_tokens(texts: Sequence[str], progress: bool = False) -> list[list[str
 def run_nbsvm(*, train: str, test: str, labels: Sequence[str] = DEFAULT_LABELS, ngram: int = 2,
               C: float = 1.0, beta: float = 0.25, log=print, progress: bool = True) -> dict:
     """Train on ``train`` and score on ``test`` (TSV paths or ``imdb:train`` / ``imdb:test``)."""
-    from rnnlab.data.sources import load_examples
-
     t0 = time.perf_counter()
     train_ex = load_examples(train, labels)
     test_ex = load_examples(test, labels)

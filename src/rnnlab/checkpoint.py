@@ -58,7 +58,7 @@ def save_checkpoint(run_dir: str | Path, *, model, optimizer, epoch: int, histor
                     best: dict[str, Any], stale: int = 0, scheduler=None, finished: bool = False,
                     info: dict[str, Any] | None = None) -> Path:
     """Write ``run_dir/checkpoint.safetensors`` atomically; returns its path."""
-    from safetensors.torch import save
+    from safetensors.torch import save  # deferred: safetensors only when weights are read/written
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if best.get("state") is not None:
@@ -84,7 +84,7 @@ def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, torch.Tensor], dict[
 
     For a run still in progress or interrupted, the checkpoint is read from ``.NAME.partial``.
     """
-    from safetensors import SafetensorError, safe_open
+    from safetensors import SafetensorError, safe_open  # deferred: safetensors only when weights are read/written
 
     run_dir = resume_dir(run_dir)
     path = Path(run_dir) / CHECKPOINT
@@ -136,7 +136,7 @@ def mark_finished(run_dir: str | Path) -> None:
 
     ``--resume`` then refuses it unless ``--epochs`` extends the run.
     """
-    from safetensors.torch import save
+    from safetensors.torch import save  # deferred: safetensors only when weights are read/written
 
     tensors, state = read_checkpoint(run_dir)
     state["finished"] = True

@@ -27,6 +27,7 @@ from rnnlab.data.tsv import DEFAULT_LABELS
 from rnnlab.data.tsv import TSVDataset as _TSVDataset
 from rnnlab.models import boe as _boe
 from rnnlab.models import recurrent as _recurrent
+from rnnlab.data.tokenize import Tokenizer
 
 NEWNEG, NEWPOS = "<newneg>", "<newpos>"
 POSITIONS = ("start", "middle", "end")
@@ -197,8 +198,6 @@ def _vocab(vocab):
 def _tokenizer(tokenizer):
     tokenizer = tokenizer or _CONTEXT.get("tokenizer")
     if tokenizer is None:
-        from rnnlab.data.tokenize import Tokenizer
-
         tokenizer = _CONTEXT["tokenizer"] = Tokenizer()
     return tokenizer
 
@@ -413,7 +412,7 @@ def train(model, dataloader, optimizer, epochs: int = 100, print_every: int | No
 @torch.no_grad()
 def predict_multiple(model, texts: Sequence[str], collate_batch_fn: Callable, labels: Sequence[str] = DEFAULT_LABELS):
     """A DataFrame: input text, the classifier's probability of ``labels[1]``, output label."""
-    import pandas as pd
+    import pandas as pd  # deferred: pandas only for this table
 
     model.eval()
     _, *model_input = collate_batch_fn([(None, text) for text in texts])

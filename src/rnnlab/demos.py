@@ -18,6 +18,13 @@ from typing import Sequence
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from rnnlab.data.sources import load_examples
+from rnnlab.data.tokenize import tokenize_cached
+from rnnlab.data.vocab import build_vocab_from_corpus
+from rnnlab.experiments.runner import DEFAULT_DATA
+from rnnlab.data.batching import collate_encoded_padded
+from rnnlab.data.tokenize import Tokenizer
+import numpy as np
 
 DEMO_TEXTS = ("I hated it", "it was quite terrible", "i really REALLY loved it")
 
@@ -41,10 +48,6 @@ class PaddingDemo:
 
 def demo_vocab(data: str | Path | None = None):
     """The vocabulary of the training data (the sample train TSV by default), built from the token cache."""
-    from rnnlab.data.sources import load_examples
-    from rnnlab.data.tokenize import tokenize_cached
-    from rnnlab.data.vocab import build_vocab_from_corpus
-    from rnnlab.experiments.runner import DEFAULT_DATA
 
     data = str(data or DEFAULT_DATA)
     examples = load_examples(data)
@@ -54,15 +57,12 @@ def demo_vocab(data: str | Path | None = None):
 
 def padding_demo(data: str | Path | None = None, texts: Sequence[str] = DEMO_TEXTS, vocab=None) -> PaddingDemo:
     """Tokens, indices and the padded batch of ``texts`` (vocabulary from ``data`` unless ``vocab`` is given)."""
-    from rnnlab.data.batching import collate_encoded_padded
-    from rnnlab.data.tokenize import Tokenizer
 
     if vocab is None:
         vocab, data = demo_vocab(data)
     tok = Tokenizer()
     tokens = [tok(t) for t in texts]
     ids = [vocab.lookup_indices(t) for t in tokens]
-    import numpy as np
 
     _, padded, lengths = collate_encoded_padded([(np.asarray(i, dtype=np.int64), 0) for i in ids], vocab.pad_index)
     return PaddingDemo(list(texts), tokens, ids, padded, lengths, vocab.pad_index, vocab, str(data))

@@ -47,7 +47,7 @@ def from_env() -> Dist:
 
 def setup(device: str | torch.device = "cpu") -> Dist:
     """Join the process group when launched by ``torchrun`` (no-op for one process)."""
-    import torch.distributed as dist
+    import torch.distributed as dist  # deferred: torch.distributed only for multi-process runs
 
     d = from_env()
     if d.enabled and not dist.is_initialized():
@@ -66,7 +66,7 @@ def device_for(device: str | torch.device, d: Dist) -> torch.device:
 
 
 def teardown() -> None:
-    import torch.distributed as dist
+    import torch.distributed as dist  # deferred: torch.distributed only for multi-process runs
 
     if dist.is_initialized():
         dist.destroy_process_group()

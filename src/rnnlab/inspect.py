@@ -13,12 +13,16 @@ import torch
 
 from rnnlab.data.batching import DEFAULT_LABELS
 from rnnlab.training import _logits
+from rnnlab.data.batching import encoded_collate, family_of
+from rnnlab.data.pipeline import TextPipeline
+from rnnlab.data.tokenize import Tokenizer
+from rnnlab.training import model_task
 
 
 @torch.no_grad()
 def predict_multiple(model, texts: Sequence[str], collate_fn: Callable, labels: Sequence[str] = DEFAULT_LABELS):
     """Classic API: a DataFrame of text, probability of ``labels[1]`` and predicted label."""
-    import pandas as pd
+    import pandas as pd  # deferred: pandas only for result tables
 
     model.eval()
     _, text, extra = collate_fn([(labels[0], t) for t in texts])
@@ -38,8 +42,6 @@ def class_probabilities(model, pipeline, texts: Sequence[str], batch_size: int =
     Texts are encoded by ``pipeline`` (:class:`~rnnlab.data.pipeline.TextPipeline`: the run's
     tokenizer, vocabulary and ``max_length``) and batched by length.
     """
-    from rnnlab.data.batching import encoded_collate, family_of
-
     model.eval()
     collate = encoded_collate(family_of(getattr(model, "family", "recurrent")), pipeline.vocab.pad_index)
     ids = [np.asarray(pipeline.encode(t), dtype=np.int64) for t in texts]
@@ -55,9 +57,6 @@ def class_probabilities(model, pipeline, texts: Sequence[str], batch_size: int =
 def predict_proba(model, vocab, texts: Sequence[str], tokenizer=None, max_length: int | None = None,
                   batch_size: int = 256) -> np.ndarray:
     """Two classes: probability of the positive class (N,); k classes: (N, k). See :func:`class_probabilities`."""
-    from rnnlab.data.pipeline import TextPipeline
-    from rnnlab.data.tokenize import Tokenizer
-    from rnnlab.training import model_task
 
     pipeline = TextPipeline(vocab, model_task(model), max_length, tokenizer or Tokenizer())
     p = class_probabilities(model, pipeline, texts, batch_size)
@@ -71,7 +70,7 @@ def predict_run(run, texts: Sequence[str], batch_size: int = 256):
     classic table showed) then ``label``; for k classes ``text``, ``label``, then one
     ``p(...)`` column per class.
     """
-    import pandas as pd
+    import pandas as pd  # deferred: pandas only for result tables
 
     pipeline = run.pipeline
     probs = class_probabilities(run.model, pipeline, texts, batch_size)
@@ -85,7 +84,7 @@ def predict_run(run, texts: Sequence[str], batch_size: int = 256):
 
 def weights_table(model):
     """One row per parameter: name, shape, trainable, mean, std, min, max, L2 norm."""
-    import pandas as pd
+    import pandas as pd  # deferred: pandas only for result tables
 
     rows = []
     for name, p in model.named_parameters():

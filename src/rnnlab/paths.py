@@ -11,6 +11,6 @@ def cache_dir() -> Path:
     env = os.environ.get("RNNLAB_CACHE")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_cache_dir
+    from platformdirs import user_cache_dir  # deferred: platformdirs only when $RNNLAB_CACHE is unset
 
     return Path(user_cache_dir("rnnlab"))

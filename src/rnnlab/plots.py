@@ -9,7 +9,7 @@ from typing import Sequence
 def plot_curves(history: Sequence[dict], path: str | Path, title: str = "") -> Path:
     """Train vs validation accuracy and loss against the epoch."""
     fig = curves_figure(history, title)  # selects the Agg backend before pyplot loads
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib only for plots
 
     path = Path(path)
     fig.savefig(path, dpi=90)
@@ -19,11 +19,11 @@ def plot_curves(history: Sequence[dict], path: str | Path, title: str = "") -> P
 
 def curves_figure(history: Sequence[dict], title: str = ""):
     """The matplotlib figure :func:`plot_curves` saves (accuracy and loss axes)."""
-    import matplotlib
+    import matplotlib  # deferred: matplotlib only for plots
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    import matplotlib.pyplot as plt  # deferred: matplotlib only for plots
+    from matplotlib.ticker import MaxNLocator  # deferred: matplotlib only for plots
 
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.4))
     for split, style in (("train", "o-"), ("valid", "s--")):

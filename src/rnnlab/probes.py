@@ -27,6 +27,13 @@ from rnnlab.data.tokenize import Tokenizer
 from rnnlab.data.tsv import DEFAULT_LABELS
 from rnnlab.errors import RnnlabError
 from rnnlab.trace import run_probabilities
+from rnnlab.data.batching import EncodedDataset
+from rnnlab.training import prepare_data
+from rnnlab.training import _logits
+from rnnlab.config import replace
+from rnnlab.data.batching import family_of, make_loader
+from rnnlab.models import build_model
+from rnnlab.training import configure_threads
 
 NEWNEG, NEWPOS = "<newneg>", "<newpos>"
 TELLTALE_TOKENS = (NEWNEG, NEWPOS)
@@ -81,7 +88,7 @@ def contrastive_predictions(models: Mapping[str, object], texts: Sequence[tuple[
     """A DataFrame: group, text, then per model (runs or ``(model, vocab)``) the probability of its second
     class (two classes: one column named after the model) or one column ``NAME p(LABEL)`` per class (k > 2).
     Each run reads the texts with its own tokenizer settings and length limit."""
-    import pandas as pd
+    import pandas as pd  # deferred: pandas only for result tables
 
     df = pd.DataFrame({"group": [g for g, _ in texts], "text": [t for _, t in texts]})
     for name, item in models.items():
@@ -102,9 +109,7 @@ def permutation_check(predictions, tokenizer=None):
     A bag-of-embeddings model averages the word vectors, so its column is 0 up to
     floating-point summation order (< 1e-6); a recurrent model reads the order.
     """
-    import pandas as pd
-
-    from rnnlab.data.tokenize import Tokenizer
+    import pandas as pd  # deferred: pandas only for result tables
 
     tokenizer = tokenizer or Tokenizer()
     models = [c for c in predictions.columns if c not in ("group", "text")]
@@ -147,8 +152,6 @@ def insert_telltale_ids(ids: np.ndarray, token_id: int, position: str, max_lengt
 
 def telltale_dataset(dataset, position: str, neg_id: int, pos_id: int, max_length: int | None = None):
     """A new :class:`~rnnlab.data.batching.EncodedDataset`: ``neg_id`` in every label-0 text, ``pos_id`` in every label-1 text."""
-    from rnnlab.data.batching import EncodedDataset
-
     ids = [insert_telltale_ids(a, pos_id if y == 1 else neg_id, position, max_length)
            for a, y in zip(dataset.ids, dataset.labels)]
     return EncodedDataset(ids, dataset.labels)
@@ -175,8 +178,6 @@ def prepare_telltale(train_examples, valid_examples=None, *, position: str | Non
                      tokens: Sequence[str] = TELLTALE_TOKENS, max_length: int | None = None, **kwargs):
     """:func:`~rnnlab.training.prepare_data` with ``tokens`` appended to the vocabulary (zero
     embeddings), and, when ``position`` is given, inserted into every text."""
-    from rnnlab.training import prepare_data
-
     prepared = prepare_data(train_examples, valid_examples, extra_tokens=list(tokens), max_length=max_length,
                             **kwargs)
     for t in tokens:  # zero rows: pretrained vectors never cover these made-up tokens, but make sure
@@ -200,7 +201,7 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def similarity_table(model, vocab, pairs: Iterable[tuple[str, str]] = SIMILARITY_PAIRS):
     """A DataFrame: token a, token b, cosine similarity of their embedding rows, and both norms."""
-    import pandas as pd
+    import pandas as pd  # deferred: pandas only for result tables
 
     w = embedding_weights(model)
     rows = []
@@ -224,8 +225,6 @@ def embedding_gradients(model, loader, token_ids: Sequence[int]) -> torch.Tensor
     use), so the sum is the total push those rows would get in one epoch at the
     current weights. Returns (len(token_ids), E).
     """
-    from rnnlab.training import _logits
-
     model.train()
     model.zero_grad(set_to_none=True)
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -250,13 +249,8 @@ def gradient_report(prepared, model_config, positions: Sequence[str] = POSITIONS
     DataFrame (position, ‖∇ <newneg>‖, ‖∇ <newpos>‖, ratio to the start position) and
     ``{position: (2, E) tensor}``.
     """
-    import pandas as pd
+    import pandas as pd  # deferred: pandas only for result tables
 
-    from rnnlab.config import replace
-    from rnnlab.data.batching import family_of, make_loader
-    from rnnlab.models import build_model
-
-    from rnnlab.training import configure_threads
 
     configure_threads()   # one thread unless $RNNLAB_THREADS: two OpenMP threads stall on a busy 2-core machine
     refuse_more_than_two(list(prepared.labels), f"the tell-tale gradient report ({' / '.join(tokens)})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from typing import Callable, Iterator
+import time
 
 
 LOG_EVERY = 10.0  # seconds between progress lines in a plain log
@@ -12,7 +13,7 @@ LOG_EVERY = 10.0  # seconds between progress lines in a plain log
 
 def _in_notebook() -> bool:
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # deferred: IPython only to detect a notebook
     except ImportError:
         return False
     shell = get_ipython()
@@ -22,8 +23,6 @@ def _in_notebook() -> bool:
 @contextlib.contextmanager
 def _log_lines(description: str, total: int | None, unit: str) -> Iterator[Callable[[int], None]]:
     """Plain progress for logs: ``epoch 1: 1,200/2,000 reviews (60%), 310 reviews/s`` every LOG_EVERY s."""
-    import time
-
     start = last = time.perf_counter()
     done = 0
 
@@ -52,10 +51,10 @@ def progress_bar(description: str, total: int | None, unit: str = "", enabled: b
         with _log_lines(description, total, unit) as advance:
             yield advance
         return
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
+    from rich.console import Console  # deferred: rich only when a bar is shown
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,  # deferred: rich only when a bar is shown
                                TextColumn, TimeElapsedColumn, TimeRemainingColumn)
-    from rich.text import Text
+    from rich.text import Text  # deferred: rich only when a bar is shown
 
     class RateColumn(ProgressColumn):
         def render(self, task) -> Text:

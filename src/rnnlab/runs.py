@@ -31,6 +31,12 @@ import torch
 from rnnlab.config import ModelConfig, TrainConfig, from_dict, to_dict
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import InputError, RnnlabError, WriteError
+from rnnlab import __version__
+from rnnlab.data.tokenize import Tokenizer
+from rnnlab.models import build_model
+from rnnlab.data.pipeline import TextPipeline
+import numpy as np
+from rnnlab.plots import plot_curves
 
 CONFIG, VOCAB, WEIGHTS, METRICS, CURVES = "config.json", "vocab.json", "weights.safetensors", "metrics.jsonl", "curves.png"
 CHECKPOINT = "checkpoint.safetensors"
@@ -74,8 +80,6 @@ class Run:
         return self.train_config.max_length
 
     def tokenizer(self):
-        from rnnlab.data.tokenize import Tokenizer
-
         return Tokenizer(**self.meta.get("tokenizer", {}))
 
     @property
@@ -86,8 +90,6 @@ class Run:
     @property
     def pipeline(self):
         """The run's :class:`~rnnlab.data.pipeline.TextPipeline`: how it turns text into ids (as in training)."""
-        from rnnlab.data.pipeline import TextPipeline
-
         saved = self.meta.get("pipeline") or {"tokenizer": self.meta.get("tokenizer", {}),
                                               "max_length": self.max_length}  # runs written before pipelines
         return TextPipeline.from_dict({**saved, "labels": self.labels}, self.vocab)
@@ -99,16 +101,14 @@ class Run:
         ``(N, k)`` array of class probabilities (columns in the order of ``run.labels``); with
         ``as_frame=True`` a DataFrame with columns text, label and one probability per label.
         """
-        import numpy as np
-
-        from rnnlab.inspect import class_probabilities
+        from rnnlab.inspect import class_probabilities  # deferred: circular (runs -> inspect -> training -> runs)
 
         texts = [texts] if isinstance(texts, str) else list(texts)
         labels = list(self.task.labels)
         probs = np.asarray(class_probabilities(self.model, self.pipeline, texts, batch_size), dtype=np.float64)
         predicted = [labels[i] for i in probs.argmax(1)]
         if as_frame:
-            import pandas as pd
+            import pandas as pd  # deferred: pandas only for predictions tables
 
             return pd.DataFrame({"text": texts, "label": predicted,
                                  **{f"p_{name}": probs[:, i] for i, name in enumerate(labels)}})
@@ -190,7 +190,7 @@ def clean_stale_temporaries(folder: Path) -> list[Path]:
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> None:
-    from safetensors.torch import save
+    from safetensors.torch import save  # deferred: safetensors only when weights are read/written
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(path, save(state))
@@ -221,8 +221,6 @@ def save_run(path: str | Path, model: torch.nn.Module, vocab: Vocab, model_confi
 
 
 def _version() -> str:
-    from rnnlab import __version__
-
     return __version__
 
 
@@ -252,7 +250,7 @@ class RunWriter:
             self.fresh = not (self.dir / CHECKPOINT).exists()  # else: continue the kept interrupted run
             if self.fresh:
                 if not (self.target / CHECKPOINT).exists():
-                    from rnnlab.checkpoint import read_checkpoint
+                    from rnnlab.checkpoint import read_checkpoint  # deferred: circular (checkpoint -> runs)
 
                     read_checkpoint(self.target)  # the one clear "no checkpoint" message
                 self._copy_target()
@@ -293,7 +291,7 @@ class RunWriter:
             raise disk_error(self.dir / METRICS, exc) from None
 
     def save_checkpoint(self, **kwargs) -> Path:
-        from rnnlab import checkpoint as ckpt
+        from rnnlab import checkpoint as ckpt  # deferred: circular (checkpoint -> runs)
 
         path = ckpt.save_checkpoint(self.dir, **kwargs)
         self.progressed = True
@@ -312,7 +310,7 @@ class RunWriter:
             self.discard()
 
     def mark_finished(self) -> None:
-        from rnnlab import checkpoint as ckpt
+        from rnnlab import checkpoint as ckpt  # deferred: circular (checkpoint -> runs)
 
         if self.has_checkpoint():
             ckpt.mark_finished(self.dir)
@@ -320,8 +318,6 @@ class RunWriter:
     def finish(self, model, vocab: Vocab, model_config: ModelConfig, train_config: TrainConfig, labels: list[str],
                meta: dict[str, Any], history: list[dict[str, Any]], title: str | None = None) -> Path:
         """Write config, vocabulary, weights, metrics and curves, then move the run into place."""
-        from rnnlab.plots import plot_curves
-
         save_run(self.dir, model, vocab, model_config, train_config, labels, meta, history)
         try:
             plot_curves(history, self.dir / CURVES, title=title or f"{self.target.name} ({model_config.model})")
@@ -419,8 +415,6 @@ def _check_fields(cls, data: Any, where: str, cfg_path: Path) -> None:
 
 def validate_config(config: dict[str, Any], cfg_path: Path) -> None:
     """The whole schema of a run's config.json: types, ranges, lengths; one line naming the field."""
-    from rnnlab.data.tokenize import Tokenizer
-
     for key in ("model", "train"):
         if key not in config:
             raise InputError(cfg_path, f"invalid run config: missing {key!r}")
@@ -475,10 +469,8 @@ def check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
 
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
     """Load a run directory into a :class:`Run` whose model is ready for inference."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from rnnlab.models import build_model
+    from safetensors import SafetensorError  # deferred: safetensors only when weights are read/written
+    from safetensors.torch import load_file  # deferred: safetensors only when weights are read/written
 
     path = Path(path)
     config = read_config(path)

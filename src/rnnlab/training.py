@@ -24,6 +24,23 @@ import torch
 
 from rnnlab.config import ModelConfig, TrainConfig, replace
 from rnnlab.data.tokenize import tokenize_cached
+from rnnlab.data.task import Task, binary_task
+from rnnlab.data.batching import EncodedDataset, family_of, make_loader
+from rnnlab.progress import progress_bar
+from rnnlab.data.batching import EncodedDataset
+from rnnlab.data.pipeline import TextPipeline
+from rnnlab.data.readers import as_examples
+from rnnlab.data.tokenize import Tokenizer
+from rnnlab.data.vocab import build_vocab_from_corpus
+from rnnlab.embeddings import embedding_matrix, load_vectors
+from rnnlab.data.task import Task
+from rnnlab.errors import RnnlabError
+from rnnlab.data.readers import Examples
+from rnnlab.errors import RnnlabError, WriteError
+from rnnlab import checkpoint as ckpt
+from rnnlab import distributed
+from rnnlab.data.batching import family_of, make_loader
+from rnnlab.models import build_model
 
 Log = Callable[[str], None]
 
@@ -75,8 +92,6 @@ def _targets(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def model_task(model, labels: Sequence[str] | None = None):
     """The :class:`~rnnlab.data.task.Task` of ``model``: ``labels`` when given, else ``neg``/``pos`` for
     two classes and ``"0"``..``"k-1"`` for k."""
-    from rnnlab.data.task import Task, binary_task
-
     if labels is not None:
         return Task(tuple(labels))
     k = getattr(getattr(model, "rnnlab_module", model), "num_classes", 2)
@@ -113,8 +128,6 @@ def evaluate(model, dataloader: Iterable, device: str | torch.device = "cpu",
 def evaluate_examples(model, pipeline, examples, *, batch_size: int = 256, progress: bool = False) -> dict[str, Any]:
     """:func:`evaluate` on labelled examples, encoded by the run's own ``pipeline``
     (:class:`~rnnlab.data.pipeline.TextPipeline`: its tokenizer, vocabulary, ``max_length``), batched by length."""
-    from rnnlab.data.batching import EncodedDataset, family_of, make_loader
-
     ds = EncodedDataset(pipeline.encode_batch([e.text for e in examples], progress=progress),
                         [e.label for e in examples])
     loader = make_loader(ds, family_of(getattr(model, "family", "recurrent")), batch_size, shuffle=False,
@@ -209,8 +222,6 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
     resumable state is saved there. A resumed run passes ``start_epoch``,
     ``history`` and ``best`` (``{"loss", "epoch", "state", "stale"}``).
     """
-    from rnnlab.progress import progress_bar
-
     configure_threads()  # notebook users too: two OpenMP threads on a busy 2-core CPU stall badly
     if not is_logger:  # distributed training: only rank 0 prints
         log, progress = (lambda *_: None), False
@@ -326,8 +337,6 @@ class Prepared:
 
     def __post_init__(self):
         if self.pipeline is None:
-            from rnnlab.data.pipeline import TextPipeline
-            from rnnlab.data.task import Task
 
             self.pipeline = TextPipeline(self.vocab, Task(tuple(self.labels)))
 
@@ -347,12 +356,6 @@ def prepare_data(train_examples, valid_examples=None, *, labels: Sequence[str] |
     (examples, a ``TSVDataset``, ``(label, text)`` pairs, a file path). ``labels``: the class names in
     id order (default: the training data's own, else ``neg``/``pos``). A single-class training set is refused.
     """
-    from rnnlab.data.batching import EncodedDataset
-    from rnnlab.data.pipeline import TextPipeline
-    from rnnlab.data.readers import as_examples
-    from rnnlab.data.tokenize import Tokenizer
-    from rnnlab.data.vocab import build_vocab_from_corpus
-    from rnnlab.embeddings import embedding_matrix, load_vectors
 
     train_examples = as_examples(train_examples, labels)
     task = training_task(train_examples)
@@ -386,8 +389,6 @@ def prepare_data(train_examples, valid_examples=None, *, labels: Sequence[str] |
 
 def training_task(examples):
     """The task of a training set: its label names, refusing a set that holds a single class."""
-    from rnnlab.data.task import Task
-    from rnnlab.errors import RnnlabError
 
     names = tuple(examples.labels)
     seen = sorted({names[e.label] for e in examples})
@@ -429,7 +430,6 @@ def split_validation(examples, fraction: float, seed: int):
     valid = [examples[i] for i in sorted(order[:n_valid])]
     train_ = [examples[i] for i in sorted(order[n_valid:])]
     if hasattr(examples, "labels"):  # Examples: the halves keep the label names
-        from rnnlab.data.readers import Examples
 
         return (Examples(train_, examples.labels, examples.source), Examples(valid, examples.labels, examples.source))
     return train_, valid
@@ -437,8 +437,6 @@ def split_validation(examples, fraction: float, seed: int):
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a clear error."""
-    from rnnlab.errors import RnnlabError
-
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
@@ -515,8 +513,6 @@ def _fingerprints(train_examples, valid_examples, prepared) -> dict[str, Any]:
 
 def _check_same_data(run, old: dict | None, new: dict) -> None:
     """Refuse a resume on other data than the run started with: one line saying what changed."""
-    from rnnlab.errors import RnnlabError
-
     if not old:
         return  # a checkpoint from before fingerprints: nothing to compare
     names = {"train": "the training data", "valid": "the validation data", "vectors": "the word vectors"}
@@ -559,8 +555,6 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
 
     Returns ``(model, history, prepared)``; ``prepared.pipeline`` is the run's text pipeline.
     """
-    from rnnlab.errors import RnnlabError, WriteError
-
     out = Path(out_dir) if out_dir is not None else None
     if resume and out is None:
         raise ValueError("resume needs the run directory (out_dir)")
@@ -593,13 +587,7 @@ def _kept(writer, epoch: int, out) -> str:
 def _fit(train_examples, valid_examples, *, model_config, train_config, out, labels, vectors, extra_tokens,
          prepared, log, meta, progress, eval_batch_size, device, resume, checkpoint, resume_info, overwrite,
          on_trained, holder):
-    from rnnlab import checkpoint as ckpt
-    from rnnlab import distributed
-    from rnnlab.data.batching import family_of, make_loader
-    from rnnlab.data.readers import as_examples
-    from rnnlab.errors import RnnlabError, WriteError
-    from rnnlab.models import build_model
-    from rnnlab.runs import RunWriter
+    from rnnlab.runs import RunWriter  # deferred: circular (runs -> inspect -> training -> runs)
 
     configure_threads()
     device = resolve_device(device)

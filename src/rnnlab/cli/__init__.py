@@ -3,6 +3,9 @@
 Each command is a thin typed wrapper over a keyword-only function that the tests
 call directly. User errors (:class:`rnnlab.errors.RnnlabError`) print one line on
 stderr and exit with status 1, never a traceback.
+
+Command modules import the torch- and spaCy-heavy library code inside the command
+functions, on purpose, so that ``rnnlab --help`` and ``--version`` start fast.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ import numpy as np
 import torch
 
 from rnnlab.data.task import binary_task
+from rnnlab.data.pipeline import TextPipeline
+from rnnlab.data.task import Task
+from rnnlab.data.tokenize import Tokenizer
 
 DEFAULT_LABELS = binary_task().labels
 FAMILIES = ("boe", "recurrent")
@@ -77,9 +80,6 @@ def make_collate_fn(family: str, vocab, tokenizer=None, labels: Sequence[str] = 
     ``family`` is ``"boe"`` (flat ids + offsets) or ``"recurrent"`` (padded ids + lengths);
     model types (``"rnn"``, ``"lstm"``, ``"gru"``) are accepted too.
     """
-    from rnnlab.data.pipeline import TextPipeline
-    from rnnlab.data.task import Task
-    from rnnlab.data.tokenize import Tokenizer
 
     family = family if family in FAMILIES else family_of(family)
     pipeline = TextPipeline(vocab, Task(tuple(labels)), max_length, tokenizer or Tokenizer())

@@ -27,6 +27,8 @@ from typing import Callable
 from rnnlab.data.limits import ARCHIVE_ENV as LIMIT_ARCHIVE_ENV
 from rnnlab.data.limits import TEXT_ENV, max_archive_bytes, max_text_bytes
 from rnnlab.errors import InputError, RnnlabError
+from rnnlab.progress import progress_bar
+from rnnlab.paths import cache_dir
 
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -72,8 +74,6 @@ def download(url: str, dest: Path, sha256: str | None = None, progress: bool = T
     The file reaches ``dest`` only after it is complete and (when ``sha256`` is
     given) verified; a mismatch deletes the partial file so the next try restarts.
     """
-    from rnnlab.progress import progress_bar
-
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.exists() else 0
@@ -121,8 +121,6 @@ def download(url: str, dest: Path, sha256: str | None = None, progress: bool = T
 def resolve_archive(archive: str | Path | None = None, url: str = OFFICIAL_URL, sha256: str | None = None,
                     cache_root: Path | None = None, progress: bool = True) -> Path:
     """The archive to import: ``archive``, else ``$RNNLAB_IMDB_ARCHIVE``, else a (cached) download."""
-    from rnnlab.paths import cache_dir
-
     chosen = archive or os.environ.get(ARCHIVE_ENV)
     if chosen:
         path = Path(chosen).expanduser()
@@ -145,8 +143,6 @@ def import_imdb(archive: str | Path | None = None, *, cache_root: str | Path | N
                 url: str = OFFICIAL_URL, sha256: str | None = None, progress: bool = True,
                 force: bool = False, log: Callable[[str], None] = lambda s: None) -> ImdbSplits:
     """Import the labelled reviews of an aclImdb archive as ``train.tsv`` / ``test.tsv`` in the cache."""
-    from rnnlab.paths import cache_dir
-
     root_cache = Path(cache_root) if cache_root is not None else cache_dir()
     path = resolve_archive(archive, url=url, sha256=sha256, cache_root=root_cache, progress=progress)
     digest = sha256_file(path)
@@ -178,8 +174,6 @@ def import_imdb(archive: str | Path | None = None, *, cache_root: str | Path | N
 
 def _extract(archive: Path, out: Path, progress: bool) -> dict:
     """Stream the archive once; keep train|test / pos|neg reviews, skip everything else."""
-    from rnnlab.progress import progress_bar
-
     rows: dict[str, list[tuple[str, int, str]]] = {"train": [], "test": []}
     text_cap, total_cap, total = max_text_bytes(), max_archive_bytes(), 0
     try:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from rnnlab.data.limits import TEXT_ENV, max_text_bytes
+from rnnlab.errors import RnnlabError
 from rnnlab.errors import InputError
 
 FORMATS = ("tsv", "csv", "jsonl", "json", "parquet")
@@ -122,7 +123,7 @@ def read_examples(source: str | Path, *, format: str | None = None, text_field: 
             ``None``: the sorted set of labels found.
         clean: turn ``<br />`` into spaces (``False`` keeps the text exactly as given).
     """
-    from rnnlab.data.sources import resolve_source
+    from rnnlab.data.sources import resolve_source  # deferred: circular (sources -> readers)
 
     path = resolve_source(source)
     records = read_records(path, format=format, text_field=text_field, label_field=label_field, clean=clean)
@@ -153,8 +154,6 @@ def as_examples(data, labels: Sequence[str] | None = None) -> Examples:
     ``labels``, default ``neg``/``pos``); or a list of ``(label, text)`` pairs with
     label names (order: ``labels`` when given, else sorted).
     """
-    from rnnlab.errors import RnnlabError
-
     if isinstance(data, (str, Path)):
         return read_examples(data, labels=labels)
     if hasattr(data, "examples") and hasattr(data, "labels"):  # TSVDataset
@@ -170,7 +169,7 @@ def as_examples(data, labels: Sequence[str] | None = None) -> Examples:
         return Examples([Example(ids[data.labels[e.label]], e.text) for e in data], labels, data.source)
     items = list(data)
     if all(isinstance(e, Example) for e in items):
-        from rnnlab.data.task import binary_task
+        from rnnlab.data.task import binary_task  # deferred: data.task imports torch; readers is imported by the CLI
 
         return Examples(items, labels if labels is not None else binary_task().labels)
     pairs = []
@@ -321,7 +320,7 @@ def _json_rows(text: str, name: str, text_field: str, label_field: str):
 
 def _parquet_rows(source, name: str, text_field: str, label_field: str):
     import pyarrow  # deferred: pyarrow costs ~0.3 s to import and only Parquet needs it
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred: pyarrow only for parquet input
 
     if str(source) == "-":
         data = pyarrow.BufferReader(sys.stdin.buffer.read())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+import shutil
 
 TRAIN_SIZE = 2000
 TEST_SIZE = 1000
@@ -76,14 +77,10 @@ def make_sample(imdb_root: Path, cache_root: Path, *, train_size: int = TRAIN_SI
         (tmp / "MANIFEST.json").write_text(json.dumps({"imdb": str(imdb_root), "seed": seed, "counts": counts}),
                                            encoding="utf-8")
         if target.exists():
-            import shutil
-
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
     return Sample(target, counts, imdb_root)
 

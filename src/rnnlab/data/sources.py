@@ -23,8 +23,8 @@ SAMPLE_NAMES = ("sample", "sample:train", "sample:test")
 
 def cached_imdb(cache_root: Path | None = None):
     """The complete IMDB import in the cache (the official archive's first, else the newest), or None."""
-    from rnnlab.data.imdb import OFFICIAL_SHA256, ImdbSplits
-    from rnnlab.paths import cache_dir
+    from rnnlab.data.imdb import OFFICIAL_SHA256, ImdbSplits  # deferred: sources is imported by the CLI; keeps help/version light
+    from rnnlab.paths import cache_dir  # deferred: sources is imported by the CLI; keeps help/version light
 
     root = Path(cache_root) if cache_root is not None else cache_dir()
     found = []
@@ -48,7 +48,7 @@ def cached_imdb(cache_root: Path | None = None):
 def imdb_splits(progress: bool = True, cache_root: Path | None = None):
     """The IMDB import: an explicit ``$RNNLAB_IMDB_ARCHIVE`` wins, else a complete import in the cache,
     else import (downloading when needed)."""
-    from rnnlab.data.imdb import ARCHIVE_ENV, import_imdb
+    from rnnlab.data.imdb import ARCHIVE_ENV, import_imdb  # deferred: sources is imported by the CLI; keeps help/version light
 
     if not os.environ.get(ARCHIVE_ENV):
         splits = cached_imdb(cache_root)
@@ -59,8 +59,8 @@ def imdb_splits(progress: bool = True, cache_root: Path | None = None):
 
 def sample_splits(cache_root: Path | None = None, force: bool = False):
     """The balanced sample of the cached IMDB import (drawn now if missing)."""
-    from rnnlab.data.sample import make_sample
-    from rnnlab.paths import cache_dir
+    from rnnlab.data.sample import make_sample  # deferred: sources is imported by the CLI; keeps help/version light
+    from rnnlab.paths import cache_dir  # deferred: sources is imported by the CLI; keeps help/version light
 
     root = Path(cache_root) if cache_root is not None else cache_dir()
     splits = cached_imdb(root)
@@ -83,6 +83,6 @@ def resolve_source(spec: str | Path) -> Path | str:
 
 def load_examples(spec: str | Path, labels: Sequence[str] | None = None, clean: bool = True, **options):
     """:func:`~rnnlab.data.readers.read_examples` under its older name (``options``: format, fields)."""
-    from rnnlab.data.readers import read_examples
+    from rnnlab.data.readers import read_examples  # deferred: circular (readers -> sources)
 
     return read_examples(spec, labels=labels, clean=clean, **options)

@@ -23,6 +23,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rnnlab.errors import RnnlabError
+from rnnlab.progress import progress_bar
+from rnnlab.paths import cache_dir
+import sys
 
 # Bump when tokenization output changes, so stale caches are never reused.
 TOKENIZER_VERSION = 1
@@ -39,7 +42,7 @@ class Tokenizer:
     drop_space: bool = True
 
     def settings(self) -> dict:
-        import spacy
+        import spacy  # deferred: spaCy is slow to import, only for tokenizing
 
         return {"spacy": spacy.__version__, "lowercase": self.lowercase,
                 "drop_space": self.drop_space, "version": TOKENIZER_VERSION}
@@ -63,7 +66,7 @@ _SPACY = None
 def _spacy_tokenizer():
     global _SPACY  # one tokenizer per process; building it costs ~0.1 s
     if _SPACY is None:
-        import spacy
+        import spacy  # deferred: spaCy is slow to import, only for tokenizing
 
         _SPACY = spacy.blank("en").tokenizer
     return _SPACY
@@ -143,8 +146,6 @@ def tokenize_corpus(
         parts.append(lut[local_ids] if len(local_ids) else local_ids)
         lengths.append(local_lengths)
 
-    from rnnlab.progress import progress_bar
-
     with progress_bar("tokenizing", total=len(texts), unit="texts", enabled=progress) as advance:
         if n_process > 1 and len(chunks) > 1:
             ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
@@ -182,8 +183,6 @@ def tokenize_cached(
     progress: bool = False,
 ) -> tuple[TokenizedCorpus, bool]:
     """Tokenize once, then load from the cache. Returns ``(corpus, was_cached)``."""
-    from rnnlab.paths import cache_dir
-
     tokenizer = tokenizer or Tokenizer()
     root = Path(cache_root) if cache_root is not None else cache_dir() / "tokens"
     entry = root / corpus_key(texts, tokenizer)
@@ -196,7 +195,6 @@ def tokenize_cached(
     try:
         save_corpus(corpus, entry)
     except OSError as exc:  # the cache is an optimisation: a full or read-only cache is a warning, not a failure
-        import sys
 
         print(f"warning: could not write the token cache {entry.parent} ({exc.strerror or exc}); "
               "continuing without it", file=sys.stderr)

@@ -23,6 +23,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from rnnlab.runs import CONFIG, atomic_write_text, read_config, read_metrics
+import re
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
+from rnnlab.compat.torchtext.vocab import build_vocab_from_iterator
+from rnnlab.errors import InputError
+from rnnlab.errors import RnnlabError
+from rnnlab.experiments.specs import STUDIES
 
 REPORT_MD, REPORT_HTML, FIGURES = "report.md", "report.html", "figures"
 
@@ -88,8 +95,6 @@ code{background:#f5f5f5;padding:0 .2em}
 
 def _inline_html(text: str) -> str:
     """Escape, then the two bits of Markdown the paragraphs use: **bold** and `code`."""
-    import re
-
     s = html.escape(text)
     s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", s)
@@ -185,10 +190,10 @@ def _f(v, fmt="{:.4f}") -> str:
 # -- figures -----------------------------------------------------------------------------------
 def plot_group(groups: dict[str, list[RunData]], path: Path, title: str) -> Path:
     """Train (solid) vs validation (dashed) accuracy and loss of every run; the mean over seeds."""
-    import matplotlib
+    import matplotlib  # deferred: matplotlib only for figures
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: matplotlib only for figures
 
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -207,7 +212,7 @@ def plot_group(groups: dict[str, list[RunData]], path: Path, title: str) -> Path
                 ax.plot(epochs, [statistics.mean(m[key] for m in by_epoch[e]) for e in epochs], style, color=color,
                         marker="o" if split == "train" else None, markersize=2.5,
                         label=f"{label} {split}")
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # deferred: matplotlib only for figures
 
     for ax, name in ((ax_acc, "accuracy"), (ax_loss, "loss")):
         ax.set_xlabel("epoch")
@@ -427,10 +432,6 @@ def settings_block(record: dict, groups: dict[str, list[RunData]]) -> Block:
 
 def padding_packing_blocks() -> list[Block]:
     """Questions 1.1.1-1.1.2 answered from a live computation: what padding adds and what packing changes."""
-    import torch
-    from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
-
-    from rnnlab.compat.torchtext.vocab import build_vocab_from_iterator
 
     texts = ["Truly awful", "not my kind of film", "a slow start , then superb"]
     tokens = [t.lower().split() for t in texts]
@@ -536,8 +537,6 @@ def find_studies(root: Path) -> list[tuple[Path, dict]]:
             try:
                 found.append((d, json.loads(f.read_text(encoding="utf-8"))))
             except json.JSONDecodeError:
-                from rnnlab.errors import InputError
-
                 raise InputError(f, "corrupted JSON") from None
     return sorted(found, key=lambda t: t[1].get("number", 0))
 
@@ -552,8 +551,6 @@ def find_runs(root: Path) -> list[RunData]:
 
 
 def build_report(root: str | Path, out: str | Path | None = None) -> list[Block]:
-    from rnnlab.errors import RnnlabError
-
     root = Path(root)
     out = Path(out) if out is not None else root
     if not root.is_dir():
@@ -623,8 +620,7 @@ def write_questions(out: str | Path, source, seed: int = 1, log=print) -> Path:
     ``source``'s data: the same numbers the full report shows, in minutes instead of
     the hours its training takes.
     """
-    from rnnlab.experiments.runner import gradient_record
-    from rnnlab.experiments.specs import STUDIES
+    from rnnlab.experiments.runner import gradient_record  # deferred: circular (runner -> report)
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

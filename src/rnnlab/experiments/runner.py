@@ -26,6 +26,19 @@ from rnnlab.runs import CONFIG, has_checkpoint, resume_dir
 from rnnlab.experiments.specs import STUDIES, Study, get_study, scaled
 from rnnlab.probes import TELLTALE_TOKENS, contrastive_predictions, gradient_report, permutation_check, \
     prepare_telltale, similarity_table, telltale_prepared
+from rnnlab.runs import atomic_write_text
+from rnnlab.training import fit
+from rnnlab import checkpoint as ckpt
+from rnnlab.runs import read_config
+from rnnlab.config import replace as _replace
+from rnnlab.models import build_model
+from rnnlab.runs import save_run
+from rnnlab.classic import cosine_or_zero
+from rnnlab.runs import load_run
+from rnnlab.training import configure_threads
+from rnnlab.data.sources import load_examples
+from rnnlab.training import split_validation
+from rnnlab.training import prepare_data
 
 STUDY_FILE = "study.json"
 DEFAULT_DATA = "sample:train"  # the balanced IMDB sample in the cache (rnnlab data sample)
@@ -40,8 +53,6 @@ class DataSource:
 
     def __init__(self, data: str = "", valid: str | None = None, *, valid_split: float = 0.1, seed: int = 1,
                  train_examples=None, valid_examples=None, vectors=None, log: Callable = print):
-        from rnnlab.data.sources import load_examples
-        from rnnlab.training import split_validation
 
         self.log = log
         self.vectors = vectors
@@ -72,8 +83,6 @@ class DataSource:
             if telltale:
                 self._prepared[key] = prepare_telltale(self.train_examples, self.valid_examples, **kw)
             else:
-                from rnnlab.training import prepare_data
-
                 self._prepared[key] = prepare_data(self.train_examples, self.valid_examples, **kw)
         return self._prepared[key]
 
@@ -115,8 +124,6 @@ def _records(df) -> list[dict]:
 
 
 def write_study_json(path: Path, record: dict) -> None:
-    from rnnlab.runs import atomic_write_text
-
     atomic_write_text(path, json.dumps(record, indent=2, default=str))
 
 
@@ -131,8 +138,6 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
     With ``skip_existing``, a finished run is kept as it is and an interrupted one
     (a checkpoint but no ``config.json``) resumes from its last finished epoch.
     """
-    from rnnlab.training import fit
-
     sdir = Path(root) / study.name
     train_cfg = replace(scaled(spec.train, epochs_scale=epochs_scale, epochs=epochs, seed=seed), bucket=bucket)
     rdir = run_dir(root, study.name, spec.name, seed)
@@ -157,8 +162,6 @@ def train_run(study: Study, spec, seed: int, *, root: Path, source: DataSource, 
 
 def _resumable_snapshot(rdir: Path) -> bool:
     """A run saved by :func:`snapshot_interrupted` whose checkpoint can still continue."""
-    from rnnlab import checkpoint as ckpt
-    from rnnlab.runs import read_config
 
     if read_config(rdir).get("meta", {}).get("stopped_at_epoch") is None:
         return False
@@ -177,10 +180,6 @@ def snapshot_interrupted(study: Study, spec, seed: int, *, root: Path, source: D
     ``run_study(..., skip_existing=True)`` resumes it from the checkpoint and, at the
     end, overwrites the snapshot with the finished run.
     """
-    from rnnlab import checkpoint as ckpt
-    from rnnlab.config import replace as _replace
-    from rnnlab.models import build_model
-    from rnnlab.runs import save_run
 
     rdir = run_dir(root, study.name, spec.name, seed)
     if (rdir / CONFIG).exists() or not has_checkpoint(rdir):
@@ -241,8 +240,6 @@ def gradient_correspondence(g, all_gradients=()) -> dict:
     the classic learning rate, so the angle between the two says nothing about what the
     model learns. Then ``cosine`` is ``None`` (``cosine_raw`` keeps the number).
     """
-    from rnnlab.classic import cosine_or_zero
-
     g = g.double()
     largest = max([float(x.double().norm(dim=1).max()) for x in all_gradients] + [float(g.norm(dim=1).max())])
     smallest = float(g.norm(dim=1).min())
@@ -263,8 +260,6 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
 
     Returns the study record (also written to ``out/<study>/study.json``).
     """
-    from rnnlab.runs import load_run
-    from rnnlab.training import fit
 
     study = study if isinstance(study, Study) else get_study(study)
     root = Path(out)
@@ -304,7 +299,7 @@ def run_study(study: Study | str | int, *, out: str | Path, source: DataSource, 
             record["gradients"] = gradient_record(study, source, seeds[0], epochs_scale, epochs,
                                                   previous=previous)
             slog(f"gradient report ({record['gradients']['describe']}):")
-            import pandas as pd
+            import pandas as pd  # deferred: pandas only for the results table
 
             slog(pd.DataFrame(record["gradients"]["rows"]).to_string(index=False))
         if study.probe_runs:
@@ -331,15 +326,13 @@ def run_studies(names: Sequence[str | int] | None = None, *, out: str | Path, da
                 progress: bool = False, source: DataSource | None = None,
                 skip_existing: bool = False, bucket: bool = True) -> list[dict]:
     """Run the named studies (all when ``names`` is None) in order, then write the report for ``out``."""
-    from rnnlab.training import configure_threads
-
     configure_threads()
     studies = [get_study(n) for n in names] if names else list(STUDIES)
     source = source or DataSource(data, valid, seed=seeds[0], log=log or (lambda *_: None))
     records = [run_study(st, out=out, source=source, seeds=seeds, epochs_scale=epochs_scale, epochs=epochs,
                          log=log, progress=progress, skip_existing=skip_existing, bucket=bucket) for st in studies]
     if report:
-        from rnnlab.experiments.report import write_report
+        from rnnlab.experiments.report import write_report  # deferred: circular (report -> runner)
 
         md, html = write_report(out)
         if log:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnnlab.config import ModelConfig, TrainConfig, replace
+from rnnlab.errors import RnnlabError
 
 CLASSIC_MODEL = ModelConfig(model="rnn", recurrent_dim=50, hidden_dim=20, freeze_embeddings=True)
 CLASSIC_TRAIN = TrainConfig(optimizer="sgd", lr=0.01, epochs=10, batch_size=8, seed=1, print_every=1,
@@ -152,7 +153,6 @@ def get_study(key: str | int) -> Study:
     matches = [st for st in STUDIES if st.name.startswith(s) or s in st.name]
     if len(matches) == 1:
         return matches[0]
-    from rnnlab.errors import RnnlabError
 
     names = ", ".join(st.name for st in STUDIES)
     if matches:

@@ -87,7 +87,7 @@ class LMResult:
 
 def review_text(path: Path, chars: int) -> str:
     """The first ``chars`` characters of the reviews, lower-cased, one review per line."""
-    from rnnlab.data.tsv import read_tsv
+    from rnnlab.data.tsv import read_tsv  # deferred: scratch is imported by the CLI; data.tsv pulls in torch
 
     text, total = [], 0
     for ex in read_tsv(path):

