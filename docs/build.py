@@ -42,6 +42,7 @@ class Block:
 BLOCKS = [
     Block("help", "rnnlab --help", ("rnnlab", "--help")),
     Block("presets", "rnnlab train --list-presets", ("rnnlab", "train", "--list-presets")),
+    Block("speed", "python benchmarks/speed_table.py", ("python", "benchmarks/speed_table.py")),
     Block("demo", "make demo", ("rnnlab", "quickstart"), slow=True, group="demo"),
     Block("predict", 'rnnlab predict runs/quickstart-lstm "A moving, funny film." "Dull and far too long."',
           ("rnnlab", "predict", "runs/quickstart-lstm", "A moving, funny film.", "Dull and far too long."),
@@ -80,6 +81,9 @@ def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
         code = python_example()
         argv = [sys.executable, "-c", code]
         cwd = ROOT
+    elif block.argv[0] == "python":  # a script of this repository, run from its root
+        argv = [sys.executable, *block.argv[1:]]
+        cwd = ROOT
     else:
         argv = [sys.executable, "-m", "rnnlab", *block.argv[1:]]
     p = subprocess.run(argv, cwd=cwd, env=env(cache), capture_output=True, text=True)
@@ -91,6 +95,8 @@ def run(block: Block, cwd: Path, cache: Path | None = None) -> str:
     if cache is not None:
         out = out.replace(str(cache), "~/.cache/rnnlab")
     if block.argv[0] == "python-block":
+        return out
+    if block.argv[0] == "python":
         return out
     head = f"$ {block.shown}\n" + (".venv/bin/rnnlab quickstart\n" if block.name == "demo" else "")
     return head + out
