@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import rnnlab.lite as lite
 from rnnlab.cli import app
 from rnnlab.cli import predict_lite
-from rnnlab.config import ModelConfig, TrainConfig
+from rnnlab.config import ModelConfig, TrainConfig, replace
 from rnnlab.data.vocab import Vocab
 from rnnlab.models import build_model
 from rnnlab.runs import WEIGHTS, load_run, save_run
@@ -146,11 +146,12 @@ def test_runs_the_numpy_forward_does_not_cover_fall_back_to_pytorch(tmp_path, tr
 def test_weights_with_other_names_or_shapes_are_left_to_pytorch(tmp_path):
     path = _run(tmp_path / "run", model="lstm")
     weights = lite.read_weights(path, "numpy")
-    config = lite.load_lite(path).config
-    assert lite.supports(config, weights)
-    assert not lite.supports(config, {**weights, "extra.weight": np.zeros(3)})
-    assert not lite.supports(config, {**weights, "hidden.bias": np.zeros(7)})
-    assert not lite.supports(config.__class__(**{**config.__dict__, "pooling": "final+max+mean"}), weights)
+    config, V = lite.load_lite(path).config, len(WORDS) + 2
+    assert lite.supports(config, weights, V)
+    assert not lite.supports(config, weights, V + 1), "an embedding matrix that does not fit the vocabulary"
+    assert not lite.supports(config, {**weights, "extra.weight": np.zeros(3)}, V)
+    assert not lite.supports(config, {**weights, "hidden.bias": np.zeros(7)}, V)
+    assert not lite.supports(replace(config, pooling="final+max+mean"), weights, V)
 
 
 def test_a_pickle_in_place_of_the_weights_is_refused_in_one_line_and_never_run(tmp_path):

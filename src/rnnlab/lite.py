@@ -124,12 +124,12 @@ def expected_shapes(config: ModelConfig, vocab_size: int) -> dict[str, tuple[int
     return shapes
 
 
-def supports(config: ModelConfig, weights: dict[str, np.ndarray]) -> bool:
+def supports(config: ModelConfig, weights: dict[str, np.ndarray], vocab_size: int) -> bool:
     """Whether :func:`logits` computes this model: a known family, cell and pooling, and weights with
-    exactly the names and shapes that model has (anything else is left to the PyTorch model)."""
+    exactly the names and shapes that model has over a ``vocab_size`` vocabulary (anything else is left
+    to the PyTorch model)."""
     if config.model != "boe" and (_cell_key(config) not in CELLS or config.pooling not in POOLINGS):
         return False
-    vocab_size = weights["embedding.weight"].shape[0] if "embedding.weight" in weights else 0
     return {name: tuple(w.shape) for name, w in weights.items()} == expected_shapes(config, vocab_size)
 
 
@@ -194,7 +194,7 @@ def load_lite(path: str | Path) -> LiteRun | None:
         weights = read_weights(path, "numpy")
     except RnnlabError:
         return None
-    if not supports(files.model_config, weights):
+    if not supports(files.model_config, weights, len(files.vocab)):
         return None
     return LiteRun(Path(path), files.model_config, files.pipeline, weights)
 
