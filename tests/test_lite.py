@@ -171,3 +171,17 @@ def test_a_pickle_in_place_of_the_weights_is_refused_in_one_line_and_never_run(t
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {path / WEIGHTS}: corrupted weights file"), r.stderr
     assert not marker.exists()
+
+
+def test_spacy_imported_without_torch_gives_the_same_tokens():
+    texts = ["Don't stop!! It's 10/10 -- see http://example.com/a?b=1 :-) ", "  Mr. O'Neil's  film\t(1999)...",
+             "naïve café — “quoted” e-mail@x.org", "", "UPPER lower MiXeD 3.5x $20"]
+    probe = ("import json, sys\nfrom rnnlab.data.tokenize import Tokenizer, import_spacy_without_torch\n"
+             "import_spacy_without_torch()\nassert 'torch' not in sys.modules\n"
+             "print(json.dumps([Tokenizer()(t) for t in json.loads(sys.argv[1])]))\n")
+    r = subprocess.run([sys.executable, "-c", probe, json.dumps(texts)], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=300)
+    assert r.returncode == 0, r.stderr
+    from rnnlab.data.tokenize import Tokenizer
+
+    assert json.loads(r.stdout) == [Tokenizer()(t) for t in texts]

@@ -86,6 +86,8 @@ def import_spacy_without_torch() -> None:
     sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError meanwhile
     try:
         import spacy  # noqa: F401  deferred: this function exists to import it this way
+    except ImportError:
+        pass  # a spaCy that needs torch after all: the tokenizer imports it the usual way (slower, same tokens)
     finally:
         del sys.modules["torch"]
 
