@@ -79,7 +79,7 @@ def predict_command(
     if csv is not None and not csv.parent.is_dir():  # checked before any work, not after the table
         raise RnnlabError(f"--csv {csv}: the folder {csv.parent} does not exist")
     if texts and "-" not in texts and file is None and csv is None:
-        from rnnlab.cli.predict_lite import predict_without_torch  # deferred: imported only for this path
+        from rnnlab.cli.predict_lite import predict_without_torch  # deferred: the run reader only when predicting (cli docstring)
 
         if predict_without_torch(run, texts, as_json):  # texts as arguments: NumPy, no torch import (start-up)
             return
