@@ -12,6 +12,11 @@ RUN/
 :func:`load_run` is the one loader that training, evaluation, the CLI, the studies
 and the server share. A missing, corrupted or mismatched run raises one clear
 :class:`~rnnlab.errors.RnnlabError` naming the file.
+
+Importing this module does not import torch (the functions that build a model or check
+tensors import it when called): :mod:`rnnlab.lite` reads a run's config, pipeline and
+NumPy weights through :func:`read_run_files` and :func:`read_weights` for the one-text
+``rnnlab predict``, whose start-up torch's import (~2 s) would otherwise dominate.
 """
 
 from __future__ import annotations
@@ -26,14 +31,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import torch
-
 from rnnlab.config import ModelConfig, TrainConfig, from_dict, to_dict
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import InputError, RnnlabError, WriteError
 from rnnlab import __version__
 from rnnlab.data.tokenize import Tokenizer
-from rnnlab.models import build_model
 from rnnlab.data.pipeline import TextPipeline
 import numpy as np
 from rnnlab.plots import plot_curves
@@ -90,9 +92,7 @@ class Run:
     @property
     def pipeline(self):
         """The run's :class:`~rnnlab.data.pipeline.TextPipeline`: how it turns text into ids (as in training)."""
-        saved = self.meta.get("pipeline") or {"tokenizer": self.meta.get("tokenizer", {}),
-                                              "max_length": self.max_length}  # runs written before pipelines
-        return TextPipeline.from_dict({**saved, "labels": self.labels}, self.vocab)
+        return run_pipeline(self.meta, self.labels, self.max_length, self.vocab)
 
     def predict(self, texts, *, as_frame: bool = False, batch_size: int = 256):
         """Classify ``texts`` (a string or a list of strings).
@@ -113,6 +113,13 @@ class Run:
             return pd.DataFrame({"text": texts, "label": predicted,
                                  **{f"p_{name}": probs[:, i] for i, name in enumerate(labels)}})
         return Predictions(predicted, probs)
+
+
+def run_pipeline(meta: dict[str, Any], labels: list[str], max_length: int | None, vocab: Vocab) -> TextPipeline:
+    """The :class:`TextPipeline` saved in a run's ``meta`` (older runs: its tokenizer and ``max_length``)."""
+    saved = meta.get("pipeline") or {"tokenizer": meta.get("tokenizer", {}),
+                                     "max_length": max_length}  # runs written before pipelines
+    return TextPipeline.from_dict({**saved, "labels": labels}, vocab)
 
 
 class Predictions(NamedTuple):
@@ -209,6 +216,8 @@ def save_run(path: str | Path, model: torch.nn.Module, vocab: Vocab, model_confi
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise disk_error(path, exc) from None
+    import torch  # deferred: see the module docstring
+
     config = {"format": FORMAT, "version": 1, "format_version": FORMAT_VERSION, "model": to_dict(model_config),
               "train": to_dict(train_config), "labels": list(labels), "meta": meta or {},
               "versions": {"torch": torch.__version__, "rnnlab": _version()}}
@@ -459,19 +468,40 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
-    """Refuse weights holding nan/inf (a diverged run): one line naming the tensor."""
+def check_finite(state: dict[str, Any], path: Path) -> None:
+    """Refuse weights (tensors or NumPy arrays) holding nan/inf (a diverged run): one line naming the tensor."""
     for name, t in state.items():
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        if isinstance(t, np.ndarray):
+            finite = not np.issubdtype(t.dtype, np.floating) or bool(np.isfinite(t).all())
+        else:
+            import torch  # deferred: see the module docstring
+
+            finite = not t.is_floating_point() or bool(torch.isfinite(t).all())
+        if not finite:
             raise InputError(path, f"weight {name!r} holds non-finite values (nan/inf): the run diverged; "
                                    "train it again with a lower --lr")
 
 
-def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
-    """Load a run directory into a :class:`Run` whose model is ready for inference."""
-    from safetensors import SafetensorError  # deferred: safetensors only when weights are read/written
-    from safetensors.torch import load_file  # deferred: safetensors only when weights are read/written
+class RunFiles(NamedTuple):
+    """A run's config.json and vocabulary, read and checked (everything :func:`load_run` reads but the weights)."""
 
+    config: dict[str, Any]
+    model_config: ModelConfig
+    train_config: TrainConfig
+    labels: list[str]
+    vocab: Vocab
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.config.get("meta", {})
+
+    @property
+    def pipeline(self) -> TextPipeline:
+        return run_pipeline(self.meta, self.labels, self.train_config.max_length, self.vocab)
+
+
+def read_run_files(path: str | Path) -> RunFiles:
+    """Read and check a run's config and vocabulary (no torch): one clear error naming the file."""
     path = Path(path)
     config = read_config(path)
     try:
@@ -483,14 +513,36 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
     vocab = Vocab.load(path / VOCAB)
     if model_config.vocab_size and model_config.vocab_size != len(vocab):
         raise InputError(path / VOCAB, f"has {len(vocab)} entries but the config says {model_config.vocab_size}")
-    weights = path / WEIGHTS
+    return RunFiles(config, model_config, train_config, labels, vocab)
+
+
+def read_weights(path: str | Path, framework: str = "pt") -> dict[str, Any]:
+    """A run's weights as torch tensors (``framework="pt"``) or NumPy arrays (``"numpy"``), checked finite.
+
+    safetensors holds raw arrays and a JSON header: nothing is unpickled, no code runs on load.
+    """
+    from safetensors import SafetensorError, safe_open  # deferred: safetensors only when weights are read/written
+
+    weights = Path(path) / WEIGHTS
     if not weights.exists():
         raise InputError(weights, "missing: the run has no weights")
     try:
-        state = load_file(str(weights))
+        with safe_open(str(weights), framework=framework) as f:
+            state = {name: f.get_tensor(name) for name in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise InputError(weights, f"corrupted weights file ({exc})") from None
     check_finite(state, weights)
+    return state
+
+
+def load_run(path: str | Path, device: str | torch.device = "cpu") -> Run:
+    """Load a run directory into a :class:`Run` whose model is ready for inference."""
+    from rnnlab.models import build_model  # deferred: torch only where a model is built (module docstring)
+
+    path = Path(path)
+    config, model_config, train_config, labels, vocab = read_run_files(path)
+    weights = path / WEIGHTS
+    state = read_weights(path, "pt")
     model = build_model(model_config, vocab)
     try:
         model.load_state_dict(state, strict=True)

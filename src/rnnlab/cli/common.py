@@ -16,20 +16,26 @@ def _cell(v, float_format: str, max_text: int) -> str:
 
 def print_df(df, title: str | None = None, float_format: str = "{:.4f}", max_text: int = 70) -> None:
     """Show a DataFrame: a rich table on a terminal, plain aligned text when piped (never cut)."""
-    rows = [[_cell(row[c], float_format, max_text) for c in df.columns] for _, row in df.iterrows()]
+    print_table([str(c) for c in df.columns], [[row[c] for c in df.columns] for _, row in df.iterrows()],
+                [df[c].dtype.kind in "fiu" for c in df.columns], title, float_format, max_text)
+
+
+def print_table(headers: list[str], rows: list[list], right: list[bool], title: str | None = None,
+                float_format: str = "{:.4f}", max_text: int = 70) -> None:
+    """:func:`print_df` without pandas: ``rows`` of values under ``headers``; ``right`` marks the numeric
+    (right-aligned) columns."""
+    rows = [[_cell(v, float_format, max_text) for v in r] for r in rows]
     if console.is_terminal:
         from rich.table import Table
 
         table = Table(title=title)
-        for col in df.columns:
-            table.add_column(str(col), justify="right" if df[col].dtype.kind in "fiu" else "left")
+        for header, r in zip(headers, right):
+            table.add_column(header, justify="right" if r else "left")
         for r in rows:
             table.add_row(*r)
         console.print(table)
         return
-    headers = [str(c) for c in df.columns]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    right = [df[c].dtype.kind in "fiu" for c in df.columns]
 
     def line(cells):
         return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()

@@ -78,6 +78,11 @@ def predict_command(
     """Classify texts with a trained run: the label and each class's probability."""
     if csv is not None and not csv.parent.is_dir():  # checked before any work, not after the table
         raise RnnlabError(f"--csv {csv}: the folder {csv.parent} does not exist")
+    if texts and "-" not in texts and file is None and csv is None:
+        from rnnlab.cli.predict_lite import predict_without_torch  # deferred: the run reader only when predicting (cli docstring)
+
+        if predict_without_torch(run, texts, as_json):  # texts as arguments: NumPy, no torch import (start-up)
+            return
     df = run_predict(run=run, texts=texts or [], file=file, data_options={"format": format, "text_field": text_field})
     if df.attrs.get("cut"):
         print(f"note: {df.attrs['cut']} text(s) longer than max_length {df.attrs['max_length']} tokens were cut "

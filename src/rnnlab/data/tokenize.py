@@ -72,6 +72,26 @@ def _spacy_tokenizer():
     return _SPACY
 
 
+def import_spacy_without_torch() -> None:
+    """Import spaCy while ``import torch`` fails, if neither is loaded yet (only ``rnnlab predict``'s
+    torch-free path calls this).
+
+    spaCy imports thinc, whose ``thinc.compat`` imports torch when it can, for neural layers a
+    tokenizer never uses: that alone costs ~2 s of a one-text prediction's start-up. Hidden from
+    it, thinc records that torch is absent (for the rest of this process, which is why a notebook's
+    ``import rnnlab`` never does this) and spaCy's tokenizer works exactly the same.
+    """
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError meanwhile
+    try:
+        import spacy  # noqa: F401  deferred: this function exists to import it this way
+    except ImportError:
+        pass  # a spaCy that needs torch after all: the tokenizer imports it the usual way (slower, same tokens)
+    finally:
+        del sys.modules["torch"]
+
+
 def tokenize(texts: Sequence[str] | str, tokenizer: Tokenizer | None = None) -> list:
     """Tokens of one text (a list of strings) or of many (a list of lists)."""
     tokenizer = tokenizer or Tokenizer()
