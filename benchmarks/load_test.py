@@ -35,6 +35,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -161,10 +162,27 @@ def cpu_seconds(pid: int) -> float:
     return sum(times.get(p, 0.0) for p in family)
 
 
-def start_server(src: Path, runs: list[Path], extra: list[str]) -> tuple[subprocess.Popen, str]:
-    """``python -m rnnlab serve`` with ``src`` first on PYTHONPATH, on a free 127.0.0.1 port; waits for /health."""
+def hide_fast_http(folder: Path) -> Path:
+    """A folder that, first on PYTHONPATH, makes ``import httptools`` / ``import uvloop`` fail.
+
+    uvicorn then falls back to h11 and asyncio's loop: the environment as it was at a61b555,
+    before ``rnnlab[serve]`` required them.
+    """
+    for name in ("httptools", "uvloop"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / "__init__.py").write_text(f'raise ImportError("{name} hidden by load_test.py")\n')
+    return folder
+
+
+def start_server(src: Path, runs: list[Path], extra: list[str], first: Path | None = None
+                 ) -> tuple[subprocess.Popen, str]:
+    """``python -m rnnlab serve`` with ``src`` (after ``first``) on PYTHONPATH, on a free 127.0.0.1 port.
+
+    Waits for /health.
+    """
     port = free_port()
-    env = {**os.environ, "RNNLAB_THREADS": os.environ.get("RNNLAB_THREADS", "1"), "PYTHONPATH": str(src)}
+    path = os.pathsep.join(str(p) for p in (first, src) if p is not None)
+    env = {**os.environ, "RNNLAB_THREADS": os.environ.get("RNNLAB_THREADS", "1"), "PYTHONPATH": path}
     cmd = [sys.executable, "-m", "rnnlab", "serve", *map(str, runs), "--host", HOST, "--port", str(port),
            "--log-level", "warning", *extra]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -229,22 +247,52 @@ def served_probabilities(base: str, model: str, text: str) -> dict:
     return r.json()["predictions"][0]["probabilities"]
 
 
+def where_time_goes(run_dir: Path, text: str) -> list[str]:
+    """CPU milliseconds of the model-side work for the review, in this process (one torch thread)."""
+    sys.path.insert(0, str(HERE.parent / "src"))
+    import torch
+
+    from rnnlab.runs import load_run
+    from rnnlab.trace import run_probabilities
+
+    torch.set_num_threads(1)
+    run = load_run(run_dir)
+
+    def cpu_ms(fn, repeat):
+        fn()
+        t0 = time.process_time()
+        for _ in range(repeat):
+            fn()
+        return 1000 * (time.process_time() - t0) / repeat
+
+    encode = cpu_ms(lambda: run.pipeline.encode(text), 200)
+    one = cpu_ms(lambda: run_probabilities(run, [text]), 100)
+    many = cpu_ms(lambda: run_probabilities(run, [text] * 32), 20)
+    return [f"- model-side CPU per review, measured in the benchmark's process: tokenize + look up "
+            f"{encode:.2f} ms; tokenize + forward alone {one:.2f} ms; in a batch of 32 {many / 32:.2f} ms "
+            f"({many:.1f} ms for the batch)"]
+
+
 def predict_one(args) -> int:
     text, source = short_review()
     run = args.runs[0]
     model = run.name
     body = json.dumps({"model": model, "texts": [text]}).encode()
     new_src = HERE.parent / "src"
-    servers = {}
+    extra = args.serve_args.split() if args.serve_args else []
+    bare = hide_fast_http(Path(tempfile.mkdtemp(prefix="load-test-")) / "hide")
+    servers = {}  # name: (src, options, folder first on PYTHONPATH)
     if args.old_src:
-        servers["before (a61b555)"] = (Path(args.old_src), [])
-    servers["after (this tree)"] = (new_src, args.serve_args.split() if args.serve_args else [])
+        servers["before: a61b555, h11 + asyncio loop"] = (Path(args.old_src), [], bare)
+        servers["after, h11 + asyncio loop (no httptools/uvloop)"] = (new_src, extra, bare)
+    servers["after: this tree, httptools + uvloop"] = (new_src, extra, None)
     load_start = os.getloadavg()
     started = dt.datetime.now(dt.timezone.utc)
+    costs = where_time_goes(run, text)
     procs, stats = {}, {}
     try:
-        for name, (src, extra) in servers.items():
-            procs[name] = start_server(src, [run], extra)
+        for name, (src, options, first) in servers.items():
+            procs[name] = start_server(src, [run], options, first)
         reference = {name: served_probabilities(base, model, text) for name, (_, base) in procs.items()}
         for name, (proc, base) in procs.items():  # warm-up: allocator, thread pools, first-batch paths
             asyncio.run(raw_round(int(base.rsplit(":", 1)[1]), predict_request(int(base.rsplit(":", 1)[1]), body),
@@ -291,8 +339,12 @@ def predict_one(args) -> int:
              f"- model: `{run}` ({model}); every request is `POST /predict` of one review ({source}); "
              f"{args.clients} concurrent keep-alive connections; {args.rounds} alternating rounds of "
              f"{args.seconds:g} s per server after {args.warmup_seconds:g} s of warm-up each",
-             f"- after-server options: `{args.serve_args or '(defaults)'}`; the same probabilities from both "
-             f"servers (largest difference {drift:.1e})", "",
+             f"- new server's options: `{args.serve_args or '(defaults)'}`; the same probabilities from every "
+             f"server (largest difference {drift:.1e})",
+             "- servers: *before* is the code at a61b555 in the environment it had (uvicorn on h11 and asyncio's "
+             "loop: the benchmark hides httptools and uvloop from it); the middle row is this tree in that same "
+             "environment (what micro-batching alone gives); *after* is this tree with `rnnlab[serve]`'s "
+             "httptools and uvloop, which uvicorn picks up by itself", *costs, "",
              "| server | requests | errors | req/s | p50 ms | p95 ms | max ms | server CPU s | client CPU s "
              "| wall s | server RSS MB |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -345,7 +397,7 @@ def main(argv=None) -> int:
     one = parser.add_argument_group("--mode predict-one")
     one.add_argument("--old-src", type=Path, help="src/ of the old code to compare (git archive a61b555 src).")
     one.add_argument("--rounds", type=int, default=3, help="Measured rounds per server, alternating servers.")
-    one.add_argument("--round-seconds", type=float, default=15, help="Seconds per measured round.")
+    one.add_argument("--round-seconds", type=float, default=12, help="Seconds per measured round.")
     one.add_argument("--warmup-seconds", type=float, default=5, help="Seconds of load before measuring.")
     one.add_argument("--serve-args", default="", help="Extra options for the new server (e.g. '--max-queue 64').")
     one.add_argument("--no-write", dest="write", action="store_false",
