@@ -140,6 +140,8 @@ def test_shutdown_answers_queued_requests_and_stops_the_model_threads(trained_ru
         assert not t.is_alive()
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert not [t for t in threading.enumerate() if t.name.startswith("rnnlab-model")]
+    with client:  # the same app started again takes requests again
+        assert client.post("/predict", json={"texts": ["again"]}).status_code == 200
 
 
 # -- the batcher alone ------------------------------------------------------------------------------------

@@ -255,10 +255,12 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         raise ValueError(f"inference_threads must be at least 1, got {inference_threads}")
     if batch_window_ms < 0:
         raise ValueError(f"batch_window_ms must be >= 0, got {batch_window_ms}")
-    executor = ThreadPoolExecutor(max_workers=inference_threads, thread_name_prefix="rnnlab-model")
+    pool: list[ThreadPoolExecutor] = []  # the model threads: made on first use, stopped at shutdown
 
     async def in_pool(fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(executor, lambda: fn(*args, **kwargs))
+        if not pool:
+            pool.append(ThreadPoolExecutor(max_workers=inference_threads, thread_name_prefix="rnnlab-model"))
+        return await asyncio.get_running_loop().run_in_executor(pool[0], lambda: fn(*args, **kwargs))
 
     def batched(run):
         # Texts are tokenized in the batch, on the pool thread, by predict's own function
@@ -270,10 +272,13 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
 
     @asynccontextmanager
     async def lifespan(app):
+        for b in batchers.values():
+            b.reopen()
         yield
         # uvicorn has stopped taking connections: answer what is queued, then stop the pool's threads.
         await asyncio.gather(*(b.close() for b in batchers.values()))
-        executor.shutdown(wait=True, cancel_futures=True)
+        if pool:
+            pool.pop().shutdown(wait=True, cancel_futures=True)
     Text = Annotated[str, Field(max_length=limits.max_text_chars,
                                 description=f"At most {limits.max_text_chars:,} characters.")]
     ModelName = Optional[str]

@@ -148,6 +148,10 @@ class MicroBatcher:
         self._start()
         self._open.set()
 
+    def reopen(self) -> None:
+        """Take requests again after :meth:`close` (an app started anew; its batch task starts on the new loop)."""
+        self._task, self._closing = None, False
+
     async def close(self) -> None:
         """Refuse new requests, answer every waiting one, and end the batch task."""
         self._closing = True
