@@ -127,21 +127,59 @@ def test_a_request_that_breaks_the_model_fails_alone(trained_runs, monkeypatch):
         np.testing.assert_allclose(probabilities(responses[i]), predicted(run_dir, bodies[i]["texts"]), atol=1e-5)
 
 
-def test_shutdown_answers_queued_requests_and_stops_the_model_threads(trained_runs):
-    client = TestClient(create_app([trained_runs["boe"]]))
-    with client:
-        batcher = client.app.state.batchers["boe"]
-        client.portal.call(batcher.pause)
-        threads, responses = post_in_threads(client, [{"texts": [t]} for t in TEXTS[:3]])
-        wait_until(lambda: len(batcher.waiting) == 3)
-    # leaving the block ran the app's shutdown while three requests waited in a paused queue
-    for t in threads:
+def test_shutdown_answers_queued_requests_and_stops_the_model_threads(trained_runs, monkeypatch):
+    """A real uvicorn server told to stop while requests wait behind a (slowed) batch."""
+    import socket
+
+    import httpx
+    import uvicorn
+
+    import rnnlab.serve.app as serve_app
+
+    real = serve_app.run_probabilities
+    calls = []
+
+    def slow(run, texts):  # the first batch takes a second: the others queue behind it
+        calls.append(texts)
+        time.sleep(1.0 if len(calls) == 1 else 0.1)
+        return real(run, texts)
+
+    monkeypatch.setattr(serve_app, "run_probabilities", slow)
+    app = create_app([trained_runs["boe"]])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = threading.Thread(target=server.run)
+    serving.start()
+    wait_until(lambda: server.started)
+    responses = [None] * 4
+
+    def send(i):
+        responses[i] = httpx.post(f"http://127.0.0.1:{port}/predict", json={"texts": [TEXTS[i]]}, timeout=60)
+
+    senders = [threading.Thread(target=send, args=(i,)) for i in range(4)]
+    batcher = app.state.batchers["boe"]
+    senders[0].start()
+    wait_until(lambda: calls)  # the first request's batch is running
+    for t in senders[1:]:
+        t.start()
+    wait_until(lambda: len(batcher.waiting) == 3)
+    server.should_exit = True
+    serving.join(60)
+    for t in senders:
         t.join(60)
-        assert not t.is_alive()
-    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert not serving.is_alive() and not any(t.is_alive() for t in senders)
+    assert [r.status_code for r in responses] == [200] * 4
     assert not [t for t in threading.enumerate() if t.name.startswith("rnnlab-model")]
-    with client:  # the same app started again takes requests again
-        assert client.post("/predict", json={"texts": ["again"]}).status_code == 200
+
+
+def test_an_app_started_again_serves_again(trained_runs):
+    client = TestClient(create_app([trained_runs["boe"]]))
+    for _ in range(2):
+        with client:
+            assert client.post("/predict", json={"texts": ["again"]}).status_code == 200
+        assert not [t for t in threading.enumerate() if t.name.startswith("rnnlab-model")]
 
 
 # -- the batcher alone ------------------------------------------------------------------------------------
