@@ -57,7 +57,7 @@ def test_health_lists_models_and_limits(client):
     assert r.status_code == 200
     assert r.json() == {"status": "ok", "models": ["lstm", "bigru", "boe"],
                         "limits": {"max_text_chars": 2000, "max_batch": 8, "max_body_bytes": 40000,
-                                   "max_trace_tokens": 300}}
+                                   "max_trace_tokens": 300, "max_queue": 256}}
 
 
 def test_models_describe_type_config_and_test_metrics(client):

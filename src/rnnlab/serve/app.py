@@ -5,12 +5,17 @@ pickle is ever read), and named by their folder. Every request is checked at the
 boundary: a body over ``max_body_bytes`` gets 413, a text over ``max_text_chars``
 or a batch over ``max_batch`` gets 422 (both say which limit and how to raise it),
 an unknown model name gets 404 listing the names served.
+
+``/predict`` requests are micro-batched per model (:mod:`rnnlab.serve.batching`): the texts of
+concurrent requests share one forward pass; at most ``max_queue`` requests wait per model, and
+one more gets 503 with ``Retry-After`` at once.
 """
 
 # No ``from __future__ import annotations`` here: the request models are built inside
 # ``create_app`` (their limits are per app), and FastAPI must resolve their annotations.
 
 import asyncio
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -20,7 +25,7 @@ from typing import Any, Dict, List, Literal, Optional, Sequence
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Annotated
@@ -31,6 +36,7 @@ from rnnlab import __version__
 from rnnlab.runs import load_run
 from rnnlab.data.tsv import DEFAULT_LABELS
 from rnnlab.config import to_dict
+from rnnlab.serve.batching import MicroBatcher, QueueFull
 from rnnlab.trace import supports_running
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -45,6 +51,7 @@ class Limits:
     max_batch: int = 64               # texts in one /predict request
     max_body_bytes: int = 2_000_000   # the raw request body
     max_trace_tokens: int = 1_000     # /trace reads at most this many tokens (leave-one-out is quadratic)
+    max_queue: int = 256              # /predict requests waiting per model; one more gets 503 + Retry-After
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -125,6 +132,9 @@ class ValidationErrorResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+RETRY_AFTER_SECONDS = 1  # what a 503 (queue full) asks the client to wait
 
 
 # ---------------------------------------------------------------------------- models served
@@ -224,28 +234,51 @@ def default_inference_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+DEFAULT_BATCH_WINDOW_MS = 0.0  # continuous batching: a batch forms while the previous one runs
+
+
 def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, *,
-               inference_threads: Optional[int] = None, **overrides: int) -> FastAPI:
+               inference_threads: Optional[int] = None, batch_window_ms: float = DEFAULT_BATCH_WINDOW_MS,
+               **overrides: int) -> FastAPI:
     """The API and page over ``run_dirs``; ``limits`` (or keyword overrides of its fields) bound requests.
 
     Model work runs on a pool of ``inference_threads`` threads (default: CPUs, at most 4), not on
     the server's large default thread pool: more threads than cores only add latency, and each
-    thread's allocator arena adds memory.
+    thread's allocator arena adds memory. ``/predict`` requests go through one
+    :class:`~rnnlab.serve.batching.MicroBatcher` per model (``app.state.batchers``); a batch
+    waits ``batch_window_ms`` after its first request for more (0: it takes what is waiting).
     """
     limits = replace(limits or Limits(), **overrides)
     registry = Registry(run_dirs)
     inference_threads = inference_threads or default_inference_threads()
     if inference_threads < 1:
         raise ValueError(f"inference_threads must be at least 1, got {inference_threads}")
-    executor = ThreadPoolExecutor(max_workers=inference_threads, thread_name_prefix="rnnlab-model")
+    if batch_window_ms < 0:
+        raise ValueError(f"batch_window_ms must be >= 0, got {batch_window_ms}")
+    pool: list[ThreadPoolExecutor] = []  # the model threads: made on first use, stopped at shutdown
 
     async def in_pool(fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(executor, lambda: fn(*args, **kwargs))
+        if not pool:
+            pool.append(ThreadPoolExecutor(max_workers=inference_threads, thread_name_prefix="rnnlab-model"))
+        return await asyncio.get_running_loop().run_in_executor(pool[0], lambda: fn(*args, **kwargs))
+
+    def batched(run):
+        # Texts are tokenized in the batch, on the pool thread, by predict's own function
+        # (class_probabilities), so served probabilities are predict's.
+        return MicroBatcher(lambda texts: run_probabilities(run, texts), in_pool, max_queue=limits.max_queue,
+                            window=batch_window_ms / 1000, name=run.name)
+
+    batchers = {name: batched(run) for name, run in registry.runs.items()}
 
     @asynccontextmanager
     async def lifespan(app):
+        for b in batchers.values():
+            b.reopen()
         yield
-        executor.shutdown(wait=False, cancel_futures=True)
+        # uvicorn has stopped taking connections: answer what is queued, then stop the pool's threads.
+        await asyncio.gather(*(b.close() for b in batchers.values()))
+        if pool:
+            pool.pop().shutdown(wait=True, cancel_futures=True)
     Text = Annotated[str, Field(max_length=limits.max_text_chars,
                                 description=f"At most {limits.max_text_chars:,} characters.")]
     ModelName = Optional[str]
@@ -271,6 +304,7 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
                   description="Classify texts with trained rnnlab runs and watch how a model reads them.")
     app.state.registry = registry
     app.state.limits = limits
+    app.state.batchers = batchers
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
@@ -286,6 +320,9 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
     errors = {404: {"model": ErrorResponse, "description": "Unknown model name."},
               413: {"model": ErrorResponse, "description": "Request body too large."},
               422: {"model": ValidationErrorResponse, "description": "Invalid request or over a limit."}}
+    predict_errors = {**errors, 503: {"model": ErrorResponse, "description": "The model's queue is full "
+                                      "(--max-queue): retry after the Retry-After header's seconds."},
+                      500: {"model": ErrorResponse, "description": "The model failed on this request's texts."}}
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:
@@ -302,18 +339,26 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
         return JSONResponse({"message": f"{'.'.join(str(p) for p in loc)}: {message}",
                              "detail": [{"loc": loc, "msg": message, "type": kind}]}, status_code=422)
 
-    @app.post("/predict", response_model=PredictResponse, responses=errors, tags=["models"])
+    @app.post("/predict", response_model=PredictResponse, responses=predict_errors, tags=["models"])
     async def predict(request: PredictRequest):
-        """Every class's probability and the predicted label for a batch of texts."""
+        """Every class's probability and the predicted label for a batch of texts.
+
+        Concurrent requests to one model are classified together in one batch (micro-batching);
+        when ``max_queue`` requests already wait for the model, the answer is 503 with Retry-After.
+        """
         run = registry.get(request.model)
         blank = [i for i, t in enumerate(request.texts) if not t.strip()]
         if blank:
             return unprocessable(["body", "texts", blank[0]], blank_text_message("classify"), "blank_text")
-        labels = registry.labels(run)
-        probs = await in_pool(run_probabilities, run, request.texts)                  # (N, k)
-        return PredictResponse(model=run.name, labels=labels, predictions=[
-            Prediction(label=labels[int(row.argmax())], probability=float(row.max()),
-                       probabilities={name: float(p) for name, p in zip(labels, row)}) for row in probs])
+        try:
+            probs = await batchers[run.name].submit(request.texts)                     # (N, k)
+        except QueueFull as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=503,
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        except Exception as exc:  # the model failed on these texts (the batch's other requests are answered)
+            return JSONResponse({"detail": f"could not classify these texts: {type(exc).__name__}: {exc}"},
+                                status_code=500)
+        return Response(predictions_json(run.name, registry.labels(run), probs), media_type="application/json")
 
     @app.post("/trace", response_model=TraceResponse, responses=errors, tags=["models"])
     async def trace_endpoint(request: TraceRequest):
@@ -336,6 +381,17 @@ def create_app(run_dirs: Sequence[str | Path], limits: Optional[Limits] = None, 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def predictions_json(model: str, labels: list[str], probs) -> bytes:
+    """The /predict body (``PredictResponse``'s shape), built directly: the hot path skips re-validating it."""
+    rows = probs.tolist()                                                              # (N, k) floats
+    predictions = []
+    for row in rows:
+        best = max(range(len(row)), key=row.__getitem__)
+        predictions.append({"label": labels[best], "probabilities": dict(zip(labels, row)),
+                            "probability": row[best]})
+    return json.dumps({"model": model, "labels": labels, "predictions": predictions}).encode()
 
 
 def _version() -> str:
