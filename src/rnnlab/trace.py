@@ -243,15 +243,20 @@ def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, 
     rows = (lo < m).nonzero()[:, 0]                                            # variants with anything to read
     before = (lo[rows] - 1).clamp(min=0)
     state = [torch.where((lo[rows] > 0)[:, None], part[before], part.new_zeros(())) for part in original]
-    pos, pieces = lo.clone(), []
+    pos, pieces, taken = lo.clone(), [], 0
     steps = torch.arange(CHUNK, device=device)
+    chunk_of = []                                                              # per call: (B,) -> its row in pieces
     while len(rows):
         p = pos[rows][:, None] + steps                                         # (A, C): positions read now
         lo_r, hi_r, s_r = lo[rows][:, None], hi[rows][:, None], shift[rows][:, None]
         own = n + win_base[rows][:, None] + win_step[rows][:, None] * (p - lo_r)
         index = torch.where(p < hi_r, own, (p + s_r).clamp(max=n - 1))       # past the end: any row, unused
         out, last = model.direction_run(source[index], layer, d, start=_as_start(state))  # (A, C, H)
-        pieces.append((rows, p, out))
+        pieces.append(out)
+        where = torch.full_like(lo, -1)
+        where[rows] = taken + torch.arange(len(rows), device=device)
+        chunk_of.append(where)
+        taken += len(rows)
         last = _as_parts(last)
         p_end = p[:, -1]
         done = p_end >= m[rows] - 1
@@ -265,13 +270,18 @@ def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, 
         pos[rows] = p_end + 1
         going = ~(done | back)
         rows, state = rows[going], [part[going] for part in last]
+    # gather each variant's states at [lo, end) out of the calls' outputs, in text order
     widths = end - lo
-    offsets = torch.cumsum(widths, 0) - widths
-    own = original[0].new_empty(int(widths.sum()), original[0].shape[1])
-    for r, p, out in pieces:
-        keep = p < end[r][:, None]                                             # (A, C)
-        slot = p - lo[r][:, None] if d == 0 else end[r][:, None] - 1 - p       # text order within the stretch
-        own[(offsets[r][:, None] + slot)[keep]] = out[keep]
+    H = original[0].shape[1]
+    if not pieces:
+        return end, original[0].new_zeros(0, H)
+    read = torch.cat(pieces).view(-1, H)                                       # (calls' rows * C, H)
+    table = torch.stack(chunk_of, 1)                                           # (B, calls)
+    variant = torch.repeat_interleave(torch.arange(len(lo), device=device), widths)
+    slot = torch.arange(len(variant), device=device) - (torch.cumsum(widths, 0) - widths)[variant]
+    if d:
+        slot = widths[variant] - 1 - slot                                      # reading order -> text order
+    own = read[table[variant, slot // CHUNK] * CHUNK + slot % CHUNK]           # (sum of widths, H)
     return end, own
 
 
