@@ -226,17 +226,20 @@ def _as_parts(state):
     return (state,) if isinstance(state, torch.Tensor) else tuple(state)
 
 
-def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, n: int, lo, hi, shift, m,
-                     win_base, win_step, tol: float):
+def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, outputs, n: int, lo, hi, shift,
+                     m, win_base, win_step, tol: float):
     """One direction of one layer for B variants, in its reading order: variant b reads the original's
     input before ``lo[b]``, its own stretch (rows of ``source`` from ``n + win_base[b]`` in steps of
     ``win_step[b]``) up to ``hi[b]``, then the original's from ``hi[b] + shift[b]`` on, ``m[b]`` steps in all.
+    ``source``: the original's input (n, In) in text order, then the stretches; the backward direction
+    (``d = 1``) reads the original's from the end.
 
     Every variant starts from the original's state before ``lo`` and reads, ``CHUNK`` steps per fused
     call, until its state is back on the original's (after its stretch) or its text ends. Returns
-    ``end`` (B,) and ``own``: the states at ``[lo, end)`` are the variant's own, ``own`` holds them
-    (sum of end - lo, H), variant after variant, in text order (reversed for the backward direction);
-    before ``lo`` they are the original's, and from ``end`` on the original's at ``+ shift``.
+    ``end`` (B,) and ``states``: ``outputs`` (the original's h (n, H) in text order), then the variants'
+    own h at ``[lo, end)`` (sum of end - lo, H), variant after variant, in text order (reversed for the
+    backward direction); before ``lo`` a variant's states are the original's, and from ``end`` on the
+    original's at ``+ shift``.
     """
     device = source.device
     end = lo.clone()
@@ -250,7 +253,8 @@ def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, 
         p = pos[rows][:, None] + steps                                         # (A, C): positions read now
         lo_r, hi_r, s_r = lo[rows][:, None], hi[rows][:, None], shift[rows][:, None]
         own = n + win_base[rows][:, None] + win_step[rows][:, None] * (p - lo_r)
-        index = torch.where(p < hi_r, own, (p + s_r).clamp(max=n - 1))       # past the end: any row, unused
+        theirs = (p + s_r).clamp(max=n - 1)                                    # past the end: any row, unused
+        index = torch.where(p < hi_r, own, theirs if d == 0 else n - 1 - theirs)
         out, last = model.direction_run(source[index], layer, d, start=_as_start(state))  # (A, C, H)
         pieces.append(out)
         where = torch.full_like(lo, -1)
@@ -274,15 +278,17 @@ def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, 
     widths = end - lo
     H = original[0].shape[1]
     if not pieces:
-        return end, original[0].new_zeros(0, H)
+        return end, outputs
     read = torch.cat(pieces).view(-1, H)                                       # (calls' rows * C, H)
     table = torch.stack(chunk_of, 1)                                           # (B, calls)
     variant = torch.repeat_interleave(torch.arange(len(lo), device=device), widths)
     slot = torch.arange(len(variant), device=device) - (torch.cumsum(widths, 0) - widths)[variant]
     if d:
         slot = widths[variant] - 1 - slot                                      # reading order -> text order
-    own = read[table[variant, slot // CHUNK] * CHUNK + slot % CHUNK]           # (sum of widths, H)
-    return end, own
+    states = torch.empty(n + len(variant), H, dtype=read.dtype, device=device)
+    states[:n] = outputs                                                       # the original's, text order
+    torch.index_select(read, 0, table[variant, slot // CHUNK] * CHUNK + slot % CHUNK, out=states[n:])
+    return end, states
 
 
 def _spliced_at(states: torch.Tensor, n: int, stretch, rows, t):
@@ -324,19 +330,18 @@ def _variant_probabilities(model, original: _Original, starts, middles: list[np.
     finals = []
     for layer in range(model.num_layers):
         offsets = torch.cumsum(widths, 0) - widths
-        inputs = original.inputs[layer]
+        source = torch.cat([original.inputs[layer], window])                  # (n + sum of widths, In)
         stretches, states = [], []                                             # per direction, text order
         for d in range(model.num_directions):
             if d == 0:
-                r_lo, r_hi, base, step, source = lo, hi, offsets, torch.ones_like(lo), inputs
+                r_lo, r_hi, base, step = lo, hi, offsets, torch.ones_like(lo)
             else:   # read from the end: the stretch comes reversed
                 r_lo, r_hi, base, step = m - hi, m - lo, offsets + widths - 1, -torch.ones_like(lo)
-                source = inputs.flip(0)
-            end, own = _read_until_back(model, layer, d, torch.cat([source, window]), original.states[layer][d],
-                                        n, r_lo, r_hi, shift, m, base, step, tol)
+            end, h = _read_until_back(model, layer, d, source, original.states[layer][d],
+                                      original.outputs[layer][d], n, r_lo, r_hi, shift, m, base, step, tol)
             start = r_lo if d == 0 else m - end                                # the stretch in text order
-            stretches.append((start, own, end - r_lo, start + end - r_lo + shift))
-            states.append(torch.cat([original.outputs[layer][d], own]))       # (n + own, H)
+            stretches.append((start, h[n:], end - r_lo, start + end - r_lo + shift))
+            states.append(h)                                                   # (n + own, H)
             t = m - 1 if d == 0 else torch.zeros_like(m)                       # forward ends last, backward first
             finals.append(_spliced_at(states[-1], n, stretches[-1], everyone, t))
         last = layer == model.num_layers - 1
@@ -363,8 +368,34 @@ def _target(model, base: np.ndarray, target: int | None) -> int:
     return 1 if len(base) == 2 else int(np.argmax(base))
 
 
-def _original(model, ids: np.ndarray, states) -> _Original:
-    return states if isinstance(states, _Original) else _Original(model, ids)
+def _leave_one_out(model, ids: np.ndarray, methods: Sequence[str], unk_index: int, pad_index: int,
+                   base: np.ndarray, c: int, states=None) -> dict[str, np.ndarray]:
+    """``base[c]`` minus class ``c``'s probability of every leave-one-out variant, per method ("occlusion":
+    token i replaced by ``<unk>``; "removal": token i deleted), every method's variants in one batch."""
+    n = len(ids)
+    recurrent = getattr(model, "num_layers", 0) > 0
+    # a recurrent model reads only where each variant differs; removing the only token leaves the
+    # empty text, which reads as <unk> (as in prediction): classified from scratch like a bag's variants
+    spliced = [m for m in methods if recurrent and (m == "occlusion" or n > 1)]
+    out = {}
+    if spliced:
+        original = states if isinstance(states, _Original) else _Original(model, ids)
+        unk, empty = np.asarray([unk_index], dtype=np.int64), np.zeros(0, dtype=np.int64)
+        middles = [unk if m == "occlusion" else empty for m in spliced for _ in range(n)]
+        starts = np.tile(np.arange(n), len(spliced))                   # variant = ids[:i] + middle + ids[i+1:]
+        probs = _variant_probabilities(model, original, starts, middles, starts + 1)[:, c]
+        out = {m: base[c] - probs[j * n:(j + 1) * n] for j, m in enumerate(spliced)}
+    for m in methods:
+        if m in out:
+            continue
+        if m == "occlusion":
+            variants = np.tile(ids, (n, 1))                              # (n, n)
+            variants[np.arange(n), np.arange(n)] = unk_index
+        else:
+            keep = ~np.eye(n, dtype=bool)                                # row i drops position i
+            variants = np.broadcast_to(ids, (n, n))[keep].reshape(n, n - 1)  # (n, n-1)
+        out[m] = base[c] - _probabilities(model, list(variants), pad_index)[:, c]
+    return out
 
 
 def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
@@ -374,17 +405,9 @@ def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
     ``states``: the text's original reading, shared by the leave-one-out methods (made here when None).
     """
     ids = np.asarray(ids, dtype=np.int64)
-    n = len(ids)
     base = _probabilities(model, [ids], pad_index)[0] if base is None else base
-    c = _target(model, base, target)
-    if getattr(model, "num_layers", 0) > 0:  # recurrent: variant i = ids[:i] + [<unk>] + ids[i+1:]
-        unk = np.asarray([unk_index], dtype=np.int64)
-        probs = _variant_probabilities(model, _original(model, ids, states), np.arange(n), [unk] * n,
-                                       np.arange(1, n + 1))
-        return base[c] - probs[:, c]
-    variants = np.tile(ids, (n, 1))                              # (n, n)
-    variants[np.arange(n), np.arange(n)] = unk_index
-    return base[c] - _probabilities(model, list(variants), pad_index)[:, c]
+    return _leave_one_out(model, ids, ["occlusion"], unk_index, pad_index, base, _target(model, base, target),
+                          states)["occlusion"]
 
 
 def removal(model, ids: np.ndarray, pad_index: int = 1, base: np.ndarray | None = None, states=None,
@@ -394,18 +417,9 @@ def removal(model, ids: np.ndarray, pad_index: int = 1, base: np.ndarray | None 
     ``states``: the text's original reading, shared by the leave-one-out methods (made here when None).
     """
     ids = np.asarray(ids, dtype=np.int64)
-    n = len(ids)
     base = _probabilities(model, [ids], pad_index)[0] if base is None else base
-    c = _target(model, base, target)
-    if getattr(model, "num_layers", 0) > 0 and n > 1:  # recurrent: variant i = ids[:i] + ids[i+1:]
-        empty = np.zeros(0, dtype=np.int64)
-        probs = _variant_probabilities(model, _original(model, ids, states), np.arange(n), [empty] * n,
-                                       np.arange(1, n + 1))
-        return base[c] - probs[:, c]
-    # a bag of embeddings, or the only token (the empty text reads as <unk>, as in prediction)
-    keep = ~np.eye(n, dtype=bool)                                # row i drops position i
-    variants = np.broadcast_to(ids, (n, n))[keep].reshape(n, n - 1)  # (n, n-1)
-    return base[c] - _probabilities(model, list(variants), pad_index)[:, c]
+    return _leave_one_out(model, ids, ["removal"], 0, pad_index, base, _target(model, base, target),
+                          states)["removal"]
 
 
 def gradient_input(model, ids: np.ndarray, target: int | None = None) -> np.ndarray:
@@ -438,17 +452,11 @@ def _read(model, vocab, ids: np.ndarray, methods: Sequence[str], target: int | N
     importance: dict[str, list[float]] = {m: [] for m in methods}
     if not len(ids):
         return base, target, running, importance
-    states = None
-    if getattr(model, "num_layers", 0) > 0 and {"occlusion", "removal"} & set(methods):
-        states = _Original(model, ids)  # every layer's states at every step, shared by both methods
+    # occlusion and removal: every variant of both in one batch
+    values = _leave_one_out(model, ids, [m for m in methods if m != "gradient_input"], unk, pad, base, target)
     for method in methods:
-        if method == "occlusion":
-            values = occlusion(model, ids, unk, pad, base, states, target)
-        elif method == "removal":
-            values = removal(model, ids, pad, base, states, target)
-        else:
-            values = gradient_input(model, ids, target)
-        importance[method] = [float(v) for v in values]
+        found = values[method] if method in values else gradient_input(model, ids, target)
+        importance[method] = [float(v) for v in found]
     return base, target, running, importance
 
 
