@@ -273,6 +273,19 @@ def test_leave_one_out_is_exact_with_a_zero_tolerance(vocab_and_vectors, monkeyp
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
+def test_leave_one_out_in_several_batches_equals_one(vocab_and_vectors, monkeypatch):
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", bidirectional=True, pooling="final+max+mean")
+    ids = _ids(vocab, np.random.default_rng(10), 100)
+    one = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids).importance
+    monkeypatch.setattr(trace_module, "VARIANT_FLOATS", 1)                    # batches of 64 variants
+    several = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids).importance
+    for method in ("occlusion", "removal"):
+        np.testing.assert_allclose(several[method], one[method], rtol=0, atol=1e-7)
+
+
 def test_leave_one_out_of_short_texts_and_the_edges(vocab_and_vectors):
     vocab, _ = vocab_and_vectors
     model = _model(vocab_and_vectors, model="lstm", bidirectional=True, layers=2, pooling="final+max+mean")

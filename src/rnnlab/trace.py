@@ -193,6 +193,8 @@ def _probabilities(model, ids: Sequence[np.ndarray], pad_index: int = 1, batch_s
 CONVERGED = 1e-6
 # Steps per fused-kernel call while variants converge (convergence is checked after each call).
 CHUNK = 8
+# Variants per batch: at most this many states (floats) if none came back before its text's end.
+VARIANT_FLOATS = 1 << 26
 
 
 class _Original:
@@ -383,7 +385,11 @@ def _leave_one_out(model, ids: np.ndarray, methods: Sequence[str], unk_index: in
         unk, empty = np.asarray([unk_index], dtype=np.int64), np.zeros(0, dtype=np.int64)
         middles = [unk if m == "occlusion" else empty for m in spliced for _ in range(n)]
         starts = np.tile(np.arange(n), len(spliced))                   # variant = ids[:i] + middle + ids[i+1:]
-        probs = _variant_probabilities(model, original, starts, middles, starts + 1)[:, c]
+        # a variant whose state never comes back keeps all its states: bound what one batch may hold
+        group = max(64, VARIANT_FLOATS // (n * original.top.shape[1] * model.num_layers))
+        probs = np.concatenate([_variant_probabilities(model, original, starts[lo:lo + group],
+                                                       middles[lo:lo + group], starts[lo:lo + group] + 1)[:, c]
+                                for lo in range(0, len(starts), group)])
         out = {m: base[c] - probs[j * n:(j + 1) * n] for j, m in enumerate(spliced)}
     for m in methods:
         if m in out:
