@@ -11,7 +11,7 @@ The models: one per architecture rnnlab's presets build (plus a stacked bidirect
 GRU, which no preset uses), each trained for one epoch on ``sample:train`` with its
 preset's settings (the speed does not depend on training, but how soon a changed state
 comes back onto the original's does), cached in ``--runs``; missing runs are trained
-first (about 4 minutes on a quiet 2-core machine; later invocations reuse them).
+first (about 6 minutes on the shared 2-core machine; later invocations reuse them).
 ``sst5-best`` has five classes and no five-class sample to train on, so it keeps its
 random initial weights. One torch thread. Writes ``benchmarks/trace_speed.md`` and
 ``benchmarks/results/speed13/trace.json``.
@@ -34,6 +34,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+# rnnlab is imported inside the functions: the same file runs as a worker under the old code's
+# PYTHONPATH too, and the worker should import only what it times (load_run, trace_run).
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 0.3  # seconds, the issue's goal for every model
 # name -> (preset whose model and training settings are used, what it is)
@@ -230,13 +232,23 @@ def main(argv=None) -> None:
 
 NOTES = """How the new code gets there (`src/rnnlab/trace.py`): a leave-one-out variant changed at
 position i keeps the original's forward states before i and backward states after it, and
-its changed states come back onto the original's some steps later. All variants read
-together, a few steps per fused kernel call, only until each one's full state (h, and c
-for an LSTM) is within 1e-6 (relative above 1) of the original's at the same place; the
-original's states are spliced in from there, layer by layer, and the pooling adds each
-variant's stretch to the original's prefix and suffix sums and maxima. The max |old − new|
-column compares the two codes' importances on the same run (old: every variant classified
-in full); `tests/test_trace.py` checks the new against classifying each variant from scratch."""
+its changed states come back onto the original's some steps later. All variants (occlusion's
+and removal's together) read in batches, a few steps per fused kernel call, only until each
+one's full state (h, and c for an LSTM) is within 1e-6 (relative above 1) of the original's
+at the same place; the original's states are spliced in from there, layer by layer, and the
+pooling adds each variant's stretch to the original's prefix and suffix sums and maxima.
+The max |old − new| column compares the two codes' importances on the same run (old: every
+variant classified in full); `tests/test_trace.py` checks the new against classifying each
+variant from scratch.
+
+What still costs: the cell steps a changed state needs to come back within 1e-6 (a property
+of the trained weights: tens of steps per variant and direction for these one-epoch models,
+more for a model that remembers longer; a state that never comes back reads to the end), times
+the cost of one step (the hidden size). A stacked layer's input differs on the union of the
+layer below's forward and backward stretches, so each extra layer reads several times a first
+layer's steps; the two-layer bidirectional GRU's gradient × input (autograd through both
+layers) also costs a large part of its trace. Wall clock here runs above CPU time when the
+2-core machine is shared; the lead reruns the figures on a quiet machine."""
 
 
 if __name__ == "__main__":
