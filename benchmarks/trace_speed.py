@@ -224,7 +224,8 @@ def main(argv=None) -> None:
               "after": f"{new[worst]['wall']:.3f} s (worst model: {worst})",
               "goal": "≤ 0.3 s for every model, all methods together", "met": met,
               "command": f"PYTHONPATH=src {command}",
-              "measured": f"{started.date().isoformat()}, load average {load_start:.2f} at start, {load_end:.2f} at end"}
+              "measured": f"{started.date().isoformat()}, load average {load_start:.2f} at start, "
+                          f"{load_end:.2f} at end"}
     out = ROOT / "benchmarks" / "results" / "speed13" / "trace.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,8 +1,9 @@
 """Per-token traces: how a model's probabilities move as it reads, and which tokens mattered.
 
 Everything here reads the model through its reading API (``embed``,
-``direction_states``, ``layer_states``, ``finals``, ``pool``, ``pool_prefixes``,
-``document``, ``head``, ``num_layers``, ``num_directions``; see
+``direction_states``, ``direction_run``, ``layer_states``, ``finals``, ``pool``,
+``pool_prefixes``, ``pool_spliced``, ``document``, ``head``, ``num_layers``,
+``num_directions``; see
 :mod:`rnnlab.models`), never through its modules, so a new cell or pooling gives
 the same trace as classifying each prefix. Every class has a probability; a trace
 follows one *target* class (by default ``labels[1]`` for two classes, as always,

@@ -109,8 +109,9 @@ class RecurrentClassifier(nn.Module):
     """Embedding -> recurrent layers -> pooling (:mod:`rnnlab.models.pooling`) -> ReLU layer -> output.
 
     The reading API (what :mod:`rnnlab.trace` uses; ``forward`` goes through it too):
-    :meth:`embed`, :meth:`direction_states`, :meth:`layer_states`, :meth:`finals`, :meth:`pool`,
-    :meth:`document`, :meth:`head`, :attr:`num_layers`, :attr:`num_directions`. A new cell overrides
+    :meth:`embed`, :meth:`direction_states`, :meth:`direction_run`, :meth:`layer_states`, :meth:`finals`,
+    :meth:`pool`, :meth:`pool_spliced`, :meth:`document`, :meth:`head`, :attr:`num_layers`,
+    :attr:`num_directions`. A new cell overrides
     :meth:`direction_states` (and sets ``packed_reference = False``); a new pooling is a
     :class:`~rnnlab.models.pooling.Pooling` put in ``self.pooler``.
     """
