@@ -11,7 +11,7 @@ from rnnlab.data.vocab import Vocab
 from rnnlab.inspect import predict_proba
 from rnnlab.errors import RnnlabError
 from rnnlab.models import RecurrentClassifier, build_model
-from rnnlab.models.pooling import Pooling
+from rnnlab.models.pooling import Pooling, pooler
 from rnnlab.runs import load_run
 from rnnlab.trace import (METHODS, _probabilities, gradient_input, occlusion, removal, running_probabilities,
                           supports_running, trace, trace_ids, trace_run)
@@ -192,15 +192,159 @@ def test_trace_run_uses_the_runs_tokenizer_vocabulary_and_length(trained_runs, n
     assert t.labels == run.labels
 
 
-def test_one_layer_bidirectional_leave_one_out_starts_from_both_ends(vocab_and_vectors):
-    """The fast path is taken exactly for one-layer bidirectional final-state models."""
-    from rnnlab.trace import _shares_both_ends
+# -- leave-one-out reads only where a variant differs, until its state is back on the original's ------------
+def _from_scratch(model, ids, unk_index, c):
+    """Occlusion and removal by classifying every variant in full (the definition)."""
+    n = len(ids)
+    base = _probabilities(model, [ids])[0, c]
+    replaced = np.tile(ids, (n, 1))
+    replaced[np.arange(n), np.arange(n)] = unk_index
+    removed = np.broadcast_to(ids, (n, n))[~np.eye(n, dtype=bool)].reshape(n, n - 1)
+    return base - _probabilities(model, list(replaced))[:, c], base - _probabilities(model, list(removed))[:, c]
 
-    assert _shares_both_ends(_model(vocab_and_vectors, model="lstm", bidirectional=True))
-    assert not _shares_both_ends(_model(vocab_and_vectors, model="lstm", bidirectional=True, layers=2))
-    assert not _shares_both_ends(_model(vocab_and_vectors, model="gru", bidirectional=True,
-                                        pooling="final+max+mean"))
-    assert not _shares_both_ends(_model(vocab_and_vectors, model="gru"))
+
+def _count_steps(model):
+    """Wrap the model's direction_run to count the variant-steps the leave-one-out reads."""
+    run, counter = model.direction_run, [0]
+
+    def counting(x, *args, **kw):
+        counter[0] += x.shape[0] * x.shape[1]
+        return run(x, *args, **kw)
+
+    model.direction_run = counting
+    return counter
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("pooling", ["final", "final+max+mean"])
+def test_leave_one_out_splices_converged_states_and_equals_classifying_each_variant(
+        vocab_and_vectors, cell, bidirectional, layers, pooling):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model=cell, bidirectional=bidirectional, layers=layers, pooling=pooling,
+                   num_classes=3 if layers == 2 and pooling == "final" else 2)
+    ids = _ids(vocab, np.random.default_rng(7), 120)
+    steps = _count_steps(model)
+    t = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids, labels=["a", "b", "c"][:model.num_classes])
+    c = t.labels.index(t.target)
+    occ, rem = _from_scratch(model, ids, vocab.unk_index, c)
+    np.testing.assert_allclose(t.importance["occlusion"], occ, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t.importance["removal"], rem, rtol=0, atol=1e-6)
+    # the variants' states came back to the original's: far fewer steps than reading every variant in full
+    full = 2 * len(ids) * len(ids) * layers * (2 if bidirectional else 1)
+    assert 0 < steps[0] < 0.5 * full
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_leave_one_out_equals_classifying_each_variant_when_no_state_comes_back(vocab_and_vectors, bidirectional):
+    """Forget gates held open: a cell state never forgets the changed token, so every variant reads to the end."""
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", bidirectional=bidirectional, pooling="final+max+mean")
+    H = model.state_size
+    with torch.no_grad():
+        for name, b in model.rnn.named_parameters():
+            if name.startswith("bias_ih"):
+                b[H:2 * H] = 30.0                                              # f = 1: c keeps everything
+    ids = _ids(vocab, np.random.default_rng(8), 60)
+    steps = _count_steps(model)
+    occ, rem = occlusion(model, ids), removal(model, ids)
+    ref_occ, ref_rem = _from_scratch(model, ids, vocab.unk_index, 1)
+    np.testing.assert_allclose(occ, ref_occ, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(rem, ref_rem, rtol=0, atol=1e-6)
+    n, D = len(ids), model.num_directions
+    # every variant read from its change to its end, in each direction
+    assert steps[0] >= D * (n * (n + 1) // 2 + n * (n - 1) // 2)
+
+
+def test_leave_one_out_is_exact_with_a_zero_tolerance(vocab_and_vectors, monkeypatch):
+    """With nothing counted as back on the original, the splice reduces to reading each variant in full."""
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="gru", bidirectional=True, layers=2, pooling="final+max+mean")
+    ids = _ids(vocab, np.random.default_rng(9), 40)
+    spliced = occlusion(model, ids), removal(model, ids)
+    monkeypatch.setattr(trace_module, "CONVERGED", 0.0)
+    full = occlusion(model, ids), removal(model, ids)
+    ref = _from_scratch(model, ids, vocab.unk_index, 1)
+    for got, whole, expected in zip(spliced, full, ref):
+        np.testing.assert_allclose(whole, expected, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+def test_leave_one_out_in_several_batches_equals_one(vocab_and_vectors, monkeypatch):
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", bidirectional=True, pooling="final+max+mean")
+    ids = _ids(vocab, np.random.default_rng(10), 100)
+    one = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids).importance
+    monkeypatch.setattr(trace_module, "VARIANT_FLOATS", 1)                    # batches of 64 variants
+    several = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids).importance
+    for method in ("occlusion", "removal"):
+        np.testing.assert_allclose(several[method], one[method], rtol=0, atol=1e-7)
+
+
+def test_leave_one_out_of_short_texts_and_the_edges(vocab_and_vectors):
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", bidirectional=True, layers=2, pooling="final+max+mean")
+    for n in (1, 2, 3):
+        ids = _ids(vocab, np.random.default_rng(n), n)
+        ref_occ, ref_rem = _from_scratch(model, ids, vocab.unk_index, 1)
+        np.testing.assert_allclose(occlusion(model, ids), ref_occ, atol=1e-6)
+        if n > 1:  # one token: removal leaves the empty text, read as <unk> (tested above)
+            np.testing.assert_allclose(removal(model, ids), ref_rem, atol=1e-6)
+
+
+# -- the reading-API pieces the leave-one-out uses ----------------------------------------------------------
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_direction_run_continues_where_it_stopped(vocab_and_vectors, cell):
+    model = _model(vocab_and_vectors, model=cell)
+    x = model.embed(torch.as_tensor(_ids(vocab_and_vectors[0], np.random.default_rng(1), 11))[None])
+    with torch.no_grad():
+        whole, last = model.direction_run(x, 0, 0)
+        first, middle = model.direction_run(x[:, :4], 0, 0)
+        rest, last2 = model.direction_run(x[:, 4:], 0, 0, start=middle)
+        h, c = model.direction_states(x, 0, 0, cells=True)
+    np.testing.assert_allclose(torch.cat([first, rest], 1), whole, atol=1e-6)
+    for a, b in zip(*(((s,) if isinstance(s, torch.Tensor) else s) for s in (last, last2))):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(h, whole, atol=1e-6)
+    if cell == "lstm":  # every step's cell state, and the last one is what direction_run hands on
+        np.testing.assert_allclose(c[:, -1], last[1], atol=1e-6)
+        np.testing.assert_allclose(c[:, 3], middle[1], atol=1e-6)
+    else:
+        assert c is None
+
+
+@pytest.mark.parametrize("pooling", ["final", "final+max+mean", "min"])
+def test_pool_spliced_equals_pooling_the_texts_written_out(vocab_and_vectors, pooling):
+    """Each direction's top outputs: the original's, a stretch of the text's own, the original's again (shifted)."""
+    torch.manual_seed(0)
+    D, H, T = 2, 3, 12
+    model = _model(vocab_and_vectors, model="gru", bidirectional=True)
+    model.pooler = MinPooling() if pooling == "min" else pooler(pooling)
+    rng = np.random.default_rng(0)
+    shift = torch.tensor([0, 1, -1, 2, 0, -2])                                 # one per text, every direction
+    B = len(shift)
+    top, final = torch.randn(T, D * H), torch.randn(B, D * H)
+    stretches, columns = [], []
+    for d in range(D):
+        starts = torch.as_tensor(rng.integers(0, 4, size=B))
+        widths = torch.as_tensor(rng.integers(0, 4, size=B)) + (-shift).clamp(min=0)
+        resumes = starts + widths + shift                                      # within [starts, T]
+        window = torch.randn(int(widths.sum()), H)
+        stretches.append((starts, window, widths, resumes))
+        part, offsets = top[:, d * H:(d + 1) * H], torch.cumsum(widths, 0) - widths
+        columns.append([torch.cat([part[:starts[b]], window[offsets[b]:offsets[b] + widths[b]], part[resumes[b]:]])
+                        for b in range(B)])
+    lengths = torch.tensor([len(text) for text in columns[0]])
+    padded = torch.zeros(B, int(lengths.max()), D * H)
+    for b in range(B):
+        padded[b, :lengths[b]] = torch.cat([columns[d][b] for d in range(D)], dim=1)
+    np.testing.assert_allclose(model.pool_spliced(final, top, stretches), model.pool(final, padded, lengths),
+                               atol=1e-6)
 
 
 # -- a new pooling and a new cell, defined here only: the trace follows the model's reading API --------------
@@ -307,3 +451,19 @@ def test_three_classes_follow_the_predicted_class_or_the_one_asked_for(vocab_and
     assert u.probability == pytest.approx(t.probabilities[other])
     with pytest.raises(RnnlabError, match="unknown class 'happy'"):
         trace(model, vocab, CONTRAST, labels=labels, target="happy")
+
+
+@pytest.mark.parametrize("layers, bidirectional", [(1, True), (2, False), (2, True)])
+def test_leave_one_out_of_a_new_cell_and_pooling_splices_and_equals_each_variant(vocab_and_vectors, layers,
+                                                                                bidirectional):
+    """The generic path: a cell that only defines direction_states and a pooling that only defines __call__."""
+    vocab, _ = vocab_and_vectors
+    model = _toy(vocab_and_vectors, cls=LeakyCellClassifier, pooling=MinPooling(), num_classes=3,
+                 recurrent_layers=layers, recurrent_bidirectional=bidirectional)
+    ids = _ids(vocab, np.random.default_rng(3), 90)
+    steps = _count_steps(model)
+    t = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids, labels=["a", "b", "c"])
+    occ, rem = _from_scratch(model, ids, vocab.unk_index, t.labels.index(t.target))
+    np.testing.assert_allclose(t.importance["occlusion"], occ, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t.importance["removal"], rem, rtol=0, atol=1e-6)
+    assert 0 < steps[0] < 0.5 * 2 * len(ids) ** 2 * layers * (2 if bidirectional else 1)

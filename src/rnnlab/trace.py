@@ -1,8 +1,9 @@
 """Per-token traces: how a model's probabilities move as it reads, and which tokens mattered.
 
 Everything here reads the model through its reading API (``embed``,
-``direction_states``, ``layer_states``, ``finals``, ``pool``, ``pool_prefixes``,
-``document``, ``head``, ``num_layers``, ``num_directions``; see
+``direction_states``, ``direction_run``, ``layer_states``, ``finals``, ``pool``,
+``pool_prefixes``, ``pool_spliced``, ``document``, ``head``, ``num_layers``,
+``num_directions``; see
 :mod:`rnnlab.models`), never through its modules, so a new cell or pooling gives
 the same trace as classifying each prefix. Every class has a probability; a trace
 follows one *target* class (by default ``labels[1]`` for two classes, as always,
@@ -21,6 +22,17 @@ Two views of one text:
   *gradient × input* (the gradient of the target's logit with respect to each
   token's embedding, dotted with that embedding). Positive values pushed the text
   towards the target class.
+
+Leave-one-out without reading every variant in full (recurrent models): a variant
+changed at position i has the original's forward states before i and backward states
+after it, and its changed states come back onto the original's some steps later (a
+state forgets). All variants read together, in fused calls of ``CHUNK`` steps, only
+until each one's full state (h, and c for an LSTM) is within ``CONVERGED`` of the
+original's at the same place; from there the original's states are spliced in, layer
+by layer (a stacked layer's input differs only where the layer below did), and the
+pooling adds each variant's stretch to the original's prefix and suffix
+(``model.pool_spliced``). A variant whose state never comes back reads to its end.
+Results equal classifying every variant from scratch (tests/test_trace.py).
 """
 
 from __future__ import annotations
@@ -174,116 +186,182 @@ def _probabilities(model, ids: Sequence[np.ndarray], pad_index: int = 1, batch_s
     return out
 
 
-def _step_states(model, ids: torch.Tensor):
-    """Every layer's state after every step of one sequence: h (L, T, H), and c (L, T, H) for an LSTM."""
-    x = model.embed(ids[None])                                   # (1, T, E)
-    hs, cs = [], []
+# ---------------------------------------------------------------------------- leave-one-out
+
+# A variant's state counts as back on the original's when every number of it (h, and c for an LSTM)
+# is within this of the original's at the same place: |variant - original| <= tol * max(1, |original|).
+# From there on it reads what the original read, so its states are taken from the original's.
+CONVERGED = 1e-6
+# Steps per fused-kernel call while variants converge (convergence is checked after each call).
+CHUNK = 8
+# Variants per batch: at most this many states (floats) if none came back before its text's end.
+VARIANT_FLOATS = 1 << 26
+
+
+class _Original:
+    """One text read once by a recurrent model, kept for its leave-one-out variants: each layer's input
+    (T, In); every direction's full state after every step (h, and c for an LSTM) in its reading order
+    (``states``), and its outputs h in text order (``outputs``)."""
+
+    @torch.no_grad()
+    def __init__(self, model, ids: np.ndarray):
+        self.n = len(ids)
+        x = model.embed(torch.as_tensor(ids, device=_device(model)))          # (T, E)
+        self.inputs, self.states, self.outputs = [], [], []
+        for layer in range(model.num_layers):
+            self.inputs.append(x)
+            directions, outs = [], []
+            for d in range(model.num_directions):
+                h, c = model.direction_states((x if d == 0 else x.flip(0))[None], layer, d, cells=True)
+                directions.append((h[0],) if c is None else (h[0], c[0]))     # (T, H) each, reading order
+                outs.append(h[0] if d == 0 else h[0].flip(0))                  # text order
+            self.states.append(directions)
+            self.outputs.append(outs)
+            x = torch.cat(outs, dim=1)                                         # (T, D*H): the next layer's input
+        self.top = x                                                           # (T, D*H)
+
+
+def _as_start(parts):
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def _as_parts(state):
+    return (state,) if isinstance(state, torch.Tensor) else tuple(state)
+
+
+def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, outputs, n: int, lo, hi, shift,
+                     m, win_base, win_step, tol: float):
+    """One direction of one layer for B variants, in its reading order: variant b reads the original's
+    input before ``lo[b]``, its own stretch (rows of ``source`` from ``n + win_base[b]`` in steps of
+    ``win_step[b]``) up to ``hi[b]``, then the original's from ``hi[b] + shift[b]`` on, ``m[b]`` steps in all.
+    ``source``: the original's input (n, In) in text order, then the stretches; the backward direction
+    (``d = 1``) reads the original's from the end.
+
+    Every variant starts from the original's state before ``lo`` and reads, ``CHUNK`` steps per fused
+    call, until its state is back on the original's (after its stretch) or its text ends. Returns
+    ``end`` (B,) and ``states``: ``outputs`` (the original's h (n, H) in text order), then the variants'
+    own h at ``[lo, end)`` (sum of end - lo, H), variant after variant, in text order (reversed for the
+    backward direction); before ``lo`` a variant's states are the original's, and from ``end`` on the
+    original's at ``+ shift``.
+    """
+    device = source.device
+    end = lo.clone()
+    rows = (lo < m).nonzero()[:, 0]                                            # variants with anything to read
+    before = (lo[rows] - 1).clamp(min=0)
+    state = [torch.where((lo[rows] > 0)[:, None], part[before], part.new_zeros(())) for part in original]
+    pos, pieces, taken = lo.clone(), [], 0
+    steps = torch.arange(CHUNK, device=device)
+    chunk_of = []                                                              # per call: (B,) -> its row in pieces
+    while len(rows):
+        p = pos[rows][:, None] + steps                                         # (A, C): positions read now
+        lo_r, hi_r, s_r = lo[rows][:, None], hi[rows][:, None], shift[rows][:, None]
+        own = n + win_base[rows][:, None] + win_step[rows][:, None] * (p - lo_r)
+        theirs = (p + s_r).clamp(max=n - 1)                                    # past the end: any row, unused
+        index = torch.where(p < hi_r, own, theirs if d == 0 else n - 1 - theirs)
+        out, last = model.direction_run(source[index], layer, d, start=_as_start(state))  # (A, C, H)
+        pieces.append(out)
+        where = torch.full_like(lo, -1)
+        where[rows] = taken + torch.arange(len(rows), device=device)
+        chunk_of.append(where)
+        taken += len(rows)
+        last = _as_parts(last)
+        p_end = p[:, -1]
+        done = p_end >= m[rows] - 1
+        q = (p_end + s_r[:, 0]).clamp(max=n - 1)                               # the original's same place
+        back = ~done & (p_end >= hi_r[:, 0] - 1)
+        for mine, theirs in zip(last, original):
+            theirs = theirs[q]
+            back &= ((mine - theirs).abs() <= tol * theirs.abs().clamp(min=1.0)).all(1)
+        end[rows[done]] = m[rows[done]]
+        end[rows[back]] = p_end[back] + 1
+        pos[rows] = p_end + 1
+        going = ~(done | back)
+        rows, state = rows[going], [part[going] for part in last]
+    # gather each variant's states at [lo, end) out of the calls' outputs, in text order
+    widths = end - lo
+    H = original[0].shape[1]
+    if not pieces:
+        return end, outputs
+    read = torch.cat(pieces).view(-1, H)                                       # (calls' rows * C, H)
+    table = torch.stack(chunk_of, 1)                                           # (B, calls)
+    variant = torch.repeat_interleave(torch.arange(len(lo), device=device), widths)
+    slot = torch.arange(len(variant), device=device) - (torch.cumsum(widths, 0) - widths)[variant]
+    if d:
+        slot = widths[variant] - 1 - slot                                      # reading order -> text order
+    states = torch.empty(n + len(variant), H, dtype=read.dtype, device=device)
+    states[:n] = outputs                                                       # the original's, text order
+    torch.index_select(read, 0, table[variant, slot // CHUNK] * CHUNK + slot % CHUNK, out=states[n:])
+    return end, states
+
+
+def _spliced_at(states: torch.Tensor, n: int, stretch, rows, t):
+    """A direction's h at text position ``t`` of variants ``rows`` (flat, aligned): the variant's own on its
+    ``stretch`` (starts, window, widths, resumes), else the original's at the same place. ``states``: the
+    original's h (n, H) in text order, then the stretch's window."""
+    starts, _, widths, resumes = stretch
+    offsets = torch.cumsum(widths, 0) - widths
+    s, w, r = starts[rows], widths[rows], resumes[rows]
+    index = torch.where(t < s, t, torch.where(t < s + w, n + offsets[rows] + t - s,
+                                              (t - s - w + r).clamp(max=n - 1)))
+    return states[index]
+
+
+@torch.no_grad()
+def _variant_probabilities(model, original: _Original, starts, middles: list[np.ndarray], resumes,
+                           tol: float | None = None) -> np.ndarray:
+    """Probabilities (N, k) of the variants ``ids[:starts[b]] + middles[b] + ids[resumes[b]:]`` of the text
+    ``original`` has read, each non-empty, equal to classifying them from scratch.
+
+    Layer by layer, each variant's states differ from the original's only on a stretch: in its forward
+    direction it starts where the input starts to differ and ends where the variant's state is back on
+    the original's; in its backward direction the other way round. Only that stretch is read, for all
+    variants at once in fused calls; the union of the directions' stretches is the next layer's
+    differing input. The pooling sees the original's top outputs with each direction's stretch
+    spliced in (``model.pool_spliced``).
+    """
+    tol = CONVERGED if tol is None else tol
+    device = original.top.device
+    n = original.n
+    lo = torch.as_tensor(np.asarray(starts), dtype=torch.int64, device=device)
+    widths = torch.as_tensor([len(mid) for mid in middles], dtype=torch.int64, device=device)
+    shift = torch.as_tensor(np.asarray(resumes), dtype=torch.int64, device=device) - lo - widths
+    hi, m = lo + widths, n - shift                                             # (B,): stretch end, variant length
+    flat = np.concatenate([np.asarray(mid, dtype=np.int64) for mid in middles] + [np.zeros(0, np.int64)])
+    window = model.embed(torch.as_tensor(flat, device=device))                 # (sum of widths, E)
+    B = len(lo)
+    everyone = torch.arange(B, device=device)
+    finals = []
     for layer in range(model.num_layers):
-        h, c = model.direction_states(x, layer, 0, cells=True)   # (1, T, H) each; c None unless LSTM
-        hs.append(h[0])
-        cs.append(c[0] if c is not None else None)
-        x = h
-    return torch.stack(hs), (torch.stack(cs) if cs[0] is not None else None)
-
-
-def _shares_prefix(model) -> bool:
-    """Leave-one-out variants can start from the shared prefix's state: a unidirectional model whose
-    pooling needs only the final states (pooling over time would need the prefix's outputs too)."""
-    return supports_running(model) and not model.pool_uses_outputs
-
-
-@torch.no_grad()
-def _suffix_probabilities(model, ids: np.ndarray, starts: np.ndarray, suffixes: list[np.ndarray],
-                          pad_index: int = 1, batch_size: int = 128, states=None) -> np.ndarray:
-    """Probabilities (N, k) of ``ids[:start] + suffix`` for each pair, reusing the shared prefix's state.
-
-    A unidirectional model's state after ``ids[:start]`` is the same for every variant that
-    keeps that prefix, so each variant only runs its suffix, from that state: leave-one-out
-    costs about half of classifying every variant from scratch. Suffixes must be non-empty.
-    """
-    device = _device(model)
-    h, c = states if states is not None else _step_states(model, torch.as_tensor(ids, device=device))  # (L, T, H)
-    L, _, H = h.shape
-    zeros = torch.zeros(L, 1, H, device=device)
-    out = np.zeros((len(suffixes), getattr(model, "num_classes", 2)), dtype=np.float64)
-    for lo in range(0, len(suffixes), batch_size):
-        rows = range(lo, min(lo + batch_size, len(suffixes)))
-        lengths = torch.tensor([len(suffixes[i]) for i in rows], dtype=torch.int64)
-        padded = torch.full((len(rows), int(lengths.max())), pad_index, dtype=torch.int64)
-        for k, i in enumerate(rows):
-            padded[k, : len(suffixes[i])] = torch.as_tensor(suffixes[i])
-        # The state after the prefix: step start-1 of every layer; zeros for an empty prefix.
-        pick = lambda states: torch.cat([states[:, starts[i] - 1: starts[i]] if starts[i] > 0 else zeros  # noqa
-                                         for i in rows], dim=1)  # (L, B, H)
-        h0, c0 = pick(h), (pick(c) if c is not None else None)
-        # Padded: padding sits after each suffix's end and a unidirectional state never looks
-        # ahead, so each layer's state at the suffix's last step is exact.
-        x = model.embed(padded.to(device))                               # (B, S, E)
-        rows_t, last = torch.arange(len(rows), device=device), (lengths - 1).to(device)
-        finals = []
-        for layer in range(L):
-            start = (h0[layer], c0[layer]) if c0 is not None else h0[layer]  # (B, H)
-            x = model.direction_states(x, layer, 0, start=start)         # (B, S, H)
-            finals.append(x[rows_t, last])                               # (B, H)
-        doc = model.pool(torch.cat(finals, dim=1), None, lengths)        # (B, doc_dim)
-        out[lo:lo + len(rows)] = _class_probs(model, model.head(doc)).double().cpu().numpy()
-    return out
-
-
-def _shares_both_ends(model) -> bool:
-    """A one-layer bidirectional model pooling final states only: a leave-one-out variant keeps the
-    forward state of the prefix before the change and the backward state of the suffix after it."""
-    return (getattr(model, "num_layers", 0) == 1 and model.num_directions == 2 and not model.pool_uses_outputs)
-
-
-def _finals_from(model, direction: int, states, shared: np.ndarray, suffixes: list[np.ndarray], pad_index: int):
-    """Final state of one direction for each variant: start from the state after ``shared[k]`` steps of
-    ``states`` (zeros for none) and read ``suffixes[k]`` (may be empty: the start state is final)."""
-    h_all, c_all = states                                         # (T, H) each (c None unless LSTM)
-    H = h_all.shape[1]
-    zero = h_all.new_zeros(H)
-    pick = lambda all_, k: all_[shared[k] - 1] if shared[k] > 0 else zero  # noqa: E731
-    h0 = torch.stack([pick(h_all, k) for k in range(len(suffixes))])       # (B, H)
-    c0 = torch.stack([pick(c_all, k) for k in range(len(suffixes))]) if c_all is not None else None
-    finals = h0.clone()
-    rows = [k for k, sfx in enumerate(suffixes) if len(sfx)]
-    if rows:
-        lengths = torch.tensor([len(suffixes[k]) for k in rows])
-        padded = torch.full((len(rows), int(lengths.max())), pad_index, dtype=torch.int64)
-        for j, k in enumerate(rows):
-            padded[j, : len(suffixes[k])] = torch.as_tensor(suffixes[k])
-        start = h0[rows] if c0 is None else (h0[rows], c0[rows])
-        # Padding sits after each suffix's end and one direction never looks ahead: exact finals.
-        out = model.direction_states(model.embed(padded.to(h0.device)), 0, direction, start=start)  # (B, S, H)
-        finals[rows] = out[torch.arange(len(rows)), lengths - 1]
-    return finals
-
-
-@torch.no_grad()
-def _both_ends_probabilities(model, ids: np.ndarray, changes: list[np.ndarray],
-                             pad_index: int = 1, batch_size: int = 128) -> np.ndarray:
-    """Probabilities (N, k) of variants of ``ids`` that change position ``i`` only, for a one-layer
-    bidirectional model: the forward direction starts from the state after ``ids[:i]`` and reads the
-    new middle plus ``ids[i+1:]``; the backward direction starts from its state after reading
-    ``ids[i+1:]`` (from the end) and reads the new middle plus ``ids[:i]`` reversed. Each variant
-    costs n + 1 steps instead of 2n. ``changes[i]`` is the middle that replaces token ``i`` (empty: removal).
-    """
-    n = len(ids)
-    x = model.embed(torch.as_tensor(ids, device=_device(model))[None])       # (1, n, E)
-    f_h, f_c = model.direction_states(x, 0, 0, cells=True)                   # after ids[:t+1]
-    b_h, b_c = model.direction_states(x.flip(1), 0, 1, cells=True)           # after ids[n-1-t:] (from the end)
-    f_states = (f_h[0], f_c[0] if f_c is not None else None)
-    b_states = (b_h[0], b_c[0] if b_c is not None else None)
-    out = np.zeros((len(changes), getattr(model, "num_classes", 2)), dtype=np.float64)
-    for lo in range(0, len(changes), batch_size):
-        idx = np.arange(lo, min(lo + batch_size, len(changes)))
-        f_suffix = [np.concatenate([changes[i], ids[i + 1:]]).astype(np.int64) for i in idx]
-        b_suffix = [np.concatenate([changes[i][::-1], ids[:i][::-1]]).astype(np.int64) for i in idx]
-        h_f = _finals_from(model, 0, f_states, idx, f_suffix, pad_index)            # (B, H)
-        h_b = _finals_from(model, 1, b_states, n - 1 - idx, b_suffix, pad_index)    # (B, H)
-        doc = model.pool(torch.cat([h_f, h_b], dim=1), None, torch.full((len(idx),), n))  # forward, backward
-        out[idx] = _class_probs(model, model.head(doc)).double().cpu().numpy()
-    return out
+        offsets = torch.cumsum(widths, 0) - widths
+        source = torch.cat([original.inputs[layer], window])                  # (n + sum of widths, In)
+        stretches, states = [], []                                             # per direction, text order
+        for d in range(model.num_directions):
+            if d == 0:
+                r_lo, r_hi, base, step = lo, hi, offsets, torch.ones_like(lo)
+            else:   # read from the end: the stretch comes reversed
+                r_lo, r_hi, base, step = m - hi, m - lo, offsets + widths - 1, -torch.ones_like(lo)
+            end, h = _read_until_back(model, layer, d, source, original.states[layer][d],
+                                      original.outputs[layer][d], n, r_lo, r_hi, shift, m, base, step, tol)
+            start = r_lo if d == 0 else m - end                                # the stretch in text order
+            stretches.append((start, h[n:], end - r_lo, start + end - r_lo + shift))
+            states.append(h)                                                   # (n + own, H)
+            t = m - 1 if d == 0 else torch.zeros_like(m)                       # forward ends last, backward first
+            finals.append(_spliced_at(states[-1], n, stretches[-1], everyone, t))
+        last = layer == model.num_layers - 1
+        if last and not model.pool_uses_outputs:
+            break
+        if last:
+            doc = model.pool_spliced(torch.cat(finals, 1), original.top, stretches)   # (B, doc_dim)
+            return _class_probs(model, model.head(doc)).double().cpu().numpy()
+        # the next layer's input differs from the original's on the union of the directions' stretches
+        lo = torch.stack([s[0] for s in stretches]).amin(0)
+        hi = torch.stack([s[0] + s[2] for s in stretches]).amax(0)
+        widths = hi - lo
+        rows = torch.repeat_interleave(everyone, widths)
+        t = lo[rows] + torch.arange(len(rows), device=device) - (torch.cumsum(widths, 0) - widths)[rows]
+        window = torch.cat([_spliced_at(h, n, s, rows, t) for h, s in zip(states, stretches)], dim=1)  # (., D*H)
+    doc = model.pool(torch.cat(finals, 1), None, m)                            # final states only
+    return _class_probs(model, model.head(doc)).double().cpu().numpy()
 
 
 def _target(model, base: np.ndarray, target: int | None) -> int:
@@ -293,44 +371,62 @@ def _target(model, base: np.ndarray, target: int | None) -> int:
     return 1 if len(base) == 2 else int(np.argmax(base))
 
 
+def _leave_one_out(model, ids: np.ndarray, methods: Sequence[str], unk_index: int, pad_index: int,
+                   base: np.ndarray, c: int, states=None) -> dict[str, np.ndarray]:
+    """``base[c]`` minus class ``c``'s probability of every leave-one-out variant, per method ("occlusion":
+    token i replaced by ``<unk>``; "removal": token i deleted), every method's variants in one batch."""
+    n = len(ids)
+    recurrent = getattr(model, "num_layers", 0) > 0
+    # a recurrent model reads only where each variant differs; removing the only token leaves the
+    # empty text, which reads as <unk> (as in prediction): classified from scratch like a bag's variants
+    spliced = [m for m in methods if recurrent and (m == "occlusion" or n > 1)]
+    out = {}
+    if spliced:
+        original = states if isinstance(states, _Original) else _Original(model, ids)
+        unk, empty = np.asarray([unk_index], dtype=np.int64), np.zeros(0, dtype=np.int64)
+        middles = [unk if m == "occlusion" else empty for m in spliced for _ in range(n)]
+        starts = np.tile(np.arange(n), len(spliced))                   # variant = ids[:i] + middle + ids[i+1:]
+        # a variant whose state never comes back keeps all its states: bound what one batch may hold
+        group = max(64, VARIANT_FLOATS // (n * original.top.shape[1] * model.num_layers))
+        probs = np.concatenate([_variant_probabilities(model, original, starts[lo:lo + group],
+                                                       middles[lo:lo + group], starts[lo:lo + group] + 1)[:, c]
+                                for lo in range(0, len(starts), group)])
+        out = {m: base[c] - probs[j * n:(j + 1) * n] for j, m in enumerate(spliced)}
+    for m in methods:
+        if m in out:
+            continue
+        if m == "occlusion":
+            variants = np.tile(ids, (n, 1))                              # (n, n)
+            variants[np.arange(n), np.arange(n)] = unk_index
+        else:
+            keep = ~np.eye(n, dtype=bool)                                # row i drops position i
+            variants = np.broadcast_to(ids, (n, n))[keep].reshape(n, n - 1)  # (n, n-1)
+        out[m] = base[c] - _probabilities(model, list(variants), pad_index)[:, c]
+    return out
+
+
 def occlusion(model, ids: np.ndarray, unk_index: int = 0, pad_index: int = 1,
               base: np.ndarray | None = None, states=None, target: int | None = None) -> np.ndarray:
-    """``p(text) - p(text with token i replaced by <unk>)`` of class ``target`` for every ``i``, as one batch."""
+    """``p(text) - p(text with token i replaced by <unk>)`` of class ``target`` for every ``i``, as one batch.
+
+    ``states``: the text's original reading, shared by the leave-one-out methods (made here when None).
+    """
     ids = np.asarray(ids, dtype=np.int64)
-    n = len(ids)
     base = _probabilities(model, [ids], pad_index)[0] if base is None else base
-    c = _target(model, base, target)
-    if _shares_prefix(model):  # variant i = prefix ids[:i] (shared state) + [<unk>] + ids[i+1:]
-        suffixes = [np.concatenate([[unk_index], ids[i + 1:]]) for i in range(n)]
-        return base[c] - _suffix_probabilities(model, ids, np.arange(n), suffixes, pad_index, states=states)[:, c]
-    if _shares_both_ends(model):
-        unk = np.asarray([unk_index], dtype=np.int64)
-        return base[c] - _both_ends_probabilities(model, ids, [unk] * n, pad_index)[:, c]
-    variants = np.tile(ids, (n, 1))                              # (n, n)
-    variants[np.arange(n), np.arange(n)] = unk_index
-    return base[c] - _probabilities(model, list(variants), pad_index)[:, c]
+    return _leave_one_out(model, ids, ["occlusion"], unk_index, pad_index, base, _target(model, base, target),
+                          states)["occlusion"]
 
 
 def removal(model, ids: np.ndarray, pad_index: int = 1, base: np.ndarray | None = None, states=None,
             target: int | None = None) -> np.ndarray:
-    """``p(text) - p(text without token i)`` of class ``target`` for every ``i``, as one batch."""
+    """``p(text) - p(text without token i)`` of class ``target`` for every ``i``, as one batch.
+
+    ``states``: the text's original reading, shared by the leave-one-out methods (made here when None).
+    """
     ids = np.asarray(ids, dtype=np.int64)
-    n = len(ids)
     base = _probabilities(model, [ids], pad_index)[0] if base is None else base
-    c = _target(model, base, target)
-    if _shares_prefix(model) and n > 1:
-        # Variant i = prefix ids[:i] (shared state) + ids[i+1:]. Removing the last token leaves the
-        # prefix alone, whose probability is the running probability one step earlier.
-        probs = np.empty(n)
-        probs[:-1] = _suffix_probabilities(model, ids, np.arange(n - 1), [ids[i + 1:] for i in range(n - 1)],
-                                           pad_index, states=states)[:, c]
-        probs[-1] = running_probabilities(model, [ids[:-1]], pad_index)[0][-1, c]
-        return base[c] - probs
-    if _shares_both_ends(model) and n > 1:
-        return base[c] - _both_ends_probabilities(model, ids, [np.zeros(0, dtype=np.int64)] * n, pad_index)[:, c]
-    keep = ~np.eye(n, dtype=bool)                                # row i drops position i
-    variants = np.broadcast_to(ids, (n, n))[keep].reshape(n, n - 1)  # (n, n-1)
-    return base[c] - _probabilities(model, list(variants), pad_index)[:, c]
+    return _leave_one_out(model, ids, ["removal"], 0, pad_index, base, _target(model, base, target),
+                          states)["removal"]
 
 
 def gradient_input(model, ids: np.ndarray, target: int | None = None) -> np.ndarray:
@@ -363,18 +459,11 @@ def _read(model, vocab, ids: np.ndarray, methods: Sequence[str], target: int | N
     importance: dict[str, list[float]] = {m: [] for m in methods}
     if not len(ids):
         return base, target, running, importance
-    states = None
-    if _shares_prefix(model) and {"occlusion", "removal"} & set(methods):
-        with torch.no_grad():  # every layer's state at every step, shared by both leave-one-out methods
-            states = _step_states(model, torch.as_tensor(ids, device=_device(model)))
+    # occlusion and removal: every variant of both in one batch
+    values = _leave_one_out(model, ids, [m for m in methods if m != "gradient_input"], unk, pad, base, target)
     for method in methods:
-        if method == "occlusion":
-            values = occlusion(model, ids, unk, pad, base, states, target)
-        elif method == "removal":
-            values = removal(model, ids, pad, base, states, target)
-        else:
-            values = gradient_input(model, ids, target)
-        importance[method] = [float(v) for v in values]
+        found = values[method] if method in values else gradient_input(model, ids, target)
+        importance[method] = [float(v) for v in found]
     return base, target, running, importance
 
 

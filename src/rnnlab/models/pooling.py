@@ -29,6 +29,34 @@ class Pooling:
     def __call__(self, final: torch.Tensor, top: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def spliced(self, final: torch.Tensor, top: torch.Tensor, stretches) -> torch.Tensor:
+        """Pool B texts whose top outputs are one text's ``top`` (T, D*H) with a stretch replaced per direction.
+
+        ``stretches`` holds one ``(starts, window, widths, resumes)`` per direction d (its H columns of
+        ``top``): text b's outputs there are ``top[:starts[b]]``, then its ``widths[b]`` rows of ``window``
+        (sum of widths, H: the texts' stretches one after another), then ``top[resumes[b]:]``; every
+        direction gives the same length. ``rnnlab.trace`` pools leave-one-out variants this way. The
+        default writes the texts out (a few at a time) and calls the pooling; override it only for
+        speed (as the built-in poolings do).
+        """
+        T = top.shape[0]
+        starts, _, widths, resumes = stretches[0]
+        lengths = starts + widths + (T - resumes)                               # (B,)
+        out = []
+        for lo in range(0, len(starts), 64):
+            steps = torch.arange(int(lengths[lo:lo + 64].max()), device=top.device)[None, :]   # (1, T')
+            columns = []
+            for d, (s, window, w, r) in enumerate(stretches):
+                H = window.shape[1]
+                o = (torch.cumsum(w, 0) - w)[lo:lo + 64, None]
+                s, w, r = s[lo:lo + 64, None], w[lo:lo + 64, None], r[lo:lo + 64, None]
+                index = torch.where(steps < s, steps, torch.where(steps < s + w, T + o + steps - s,
+                                                                  steps - s - w + r))
+                source = torch.cat([top[:, d * H:(d + 1) * H], window])          # window rows from T on
+                columns.append(source[index.clamp(max=len(source) - 1)])        # (b, T', H); past a length: any
+            out.append(self(final[lo:lo + 64], torch.cat(columns, dim=2), lengths[lo:lo + 64]))
+        return torch.cat(out)
+
     def prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """(B, T, L*H) states of every layer after each step and (B, T, H) top outputs -> (B, T, doc_dim)."""
         B, T = finals.shape[:2]
@@ -50,6 +78,9 @@ class FinalPooling(Pooling):
     def __call__(self, final, top, lengths):
         return final
 
+    def spliced(self, final, top, stretches):
+        return final
+
     def prefixes(self, finals, top):
         return finals
 
@@ -69,6 +100,26 @@ class FinalMaxMeanPooling(Pooling):
         mean = top.sum(1) / lengths[:, None].to(top.dtype)                     # (B, D*H)
         maxed = top.masked_fill(~mask[:, :, None], float("-inf")).amax(1)     # (B, D*H)
         return torch.cat([final, maxed, mean], dim=1)
+
+    def spliced(self, final, top, stretches):
+        # per direction: sums and maxima of every prefix and suffix of ``top`` once; each stretch's in one pass
+        maxima, means = [], []
+        for d, (starts, window, widths, resumes) in enumerate(stretches):
+            T, H = top.shape[0], window.shape[1]
+            part = top[:, d * H:(d + 1) * H]                                    # (T, H)
+            low = part.new_full((1, H), float("-inf"))
+            zero = part.new_zeros(1, H, dtype=torch.float64)
+            prefix_sum = torch.cat([zero, part.double().cumsum(0)])             # (T+1, H): sum of part[:j]
+            suffix_sum = torch.cat([part.double().flip(0).cumsum(0).flip(0), zero])  # sum of part[j:]
+            prefix_max = torch.cat([low, torch.cummax(part, 0).values])         # max of part[:j]
+            suffix_max = torch.cat([torch.cummax(part.flip(0), 0).values.flip(0), low])  # max of part[j:]
+            text = torch.repeat_interleave(torch.arange(len(starts), device=top.device), widths)  # row -> text
+            inside = part.new_zeros(len(starts), H).index_add_(0, text, window)  # (B, H): each stretch's sum
+            total = prefix_sum[starts] + suffix_sum[resumes] + inside.double()
+            maxed = torch.maximum(prefix_max[starts], suffix_max[resumes])
+            maxima.append(maxed.scatter_reduce_(0, text[:, None].expand(-1, H), window, "amax"))  # (B, H)
+            means.append((total / (starts + widths + T - resumes)[:, None].double()).to(top.dtype))
+        return torch.cat([final] + maxima + means, dim=1)
 
     def prefixes(self, finals, top):
         steps = torch.arange(1, top.shape[1] + 1, device=top.device, dtype=top.dtype)[None, :, None]

@@ -109,8 +109,9 @@ class RecurrentClassifier(nn.Module):
     """Embedding -> recurrent layers -> pooling (:mod:`rnnlab.models.pooling`) -> ReLU layer -> output.
 
     The reading API (what :mod:`rnnlab.trace` uses; ``forward`` goes through it too):
-    :meth:`embed`, :meth:`direction_states`, :meth:`layer_states`, :meth:`finals`, :meth:`pool`,
-    :meth:`document`, :meth:`head`, :attr:`num_layers`, :attr:`num_directions`. A new cell overrides
+    :meth:`embed`, :meth:`direction_states`, :meth:`direction_run`, :meth:`layer_states`, :meth:`finals`,
+    :meth:`pool`, :meth:`pool_spliced`, :meth:`document`, :meth:`head`, :attr:`num_layers`,
+    :attr:`num_directions`. A new cell overrides
     :meth:`direction_states` (and sets ``packed_reference = False``); a new pooling is a
     :class:`~rnnlab.models.pooling.Pooling` put in ``self.pooler``.
     """
@@ -180,6 +181,23 @@ class RecurrentClassifier(nn.Module):
         zeros when None. With ``cells=True`` returns ``(h, c)``, c the LSTM cell state after every
         step (B, T, H) (None for other cells). Padding after a text's end never reaches its states.
         """
+        out, c, _ = self._direction(x, layer, direction, start, cells)
+        return (out, c) if cells else out
+
+    def direction_run(self, x: torch.Tensor, layer: int, direction: int = 0, start=None):
+        """:meth:`direction_states` (B, T, H) plus the state after the last step, in the form ``start``
+        takes (h (B, H), or (h, c) for an LSTM): a reader can stop there and continue later.
+
+        A cell that overrides only :meth:`direction_states` gets this from its ``cells=True`` states.
+        """
+        if type(self).direction_states is not RecurrentClassifier.direction_states:
+            out, c = self.direction_states(x, layer, direction, start, cells=True)
+            return out, (out[:, -1] if c is None else (out[:, -1], c[:, -1]))
+        out, _, last = self._direction(x, layer, direction, start, False)
+        return out, last
+
+    def _direction(self, x, layer, direction, start, cells):
+        """(states (B, T, H), cell states (B, T, H) or None, state after the last step) of one direction."""
         rnn = self.rnn
         B, H = x.shape[0], rnn.hidden_size
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
@@ -193,13 +211,30 @@ class RecurrentClassifier(nn.Module):
         if start is None:
             h0 = x.new_zeros(B, H)
             start = (h0, h0) if lstm else h0
-        if (cells and lstm) or kernel is None:
-            # the fused kernel returns the cell state only at the end (or is missing): step through the cell
-            out, c = _step_states(self.cell, x, weights, start, cells)
-            return (out, c) if cells else out
+        if kernel is None:
+            # the fused kernel is missing: step through the cell's equations
+            out, c = _step_states(self.cell, x, weights, start, True)
+            return out, c, ((out[:, -1], c[:, -1]) if lstm else out[:, -1])
+        if cells and lstm:
+            # The fused kernel keeps the cell state only at the end; every step's follows from the gates,
+            # which the states give in one product: c_t = f_t * c_{t-1} + i_t * g_t.
+            out, h_n, c_n = kernel(x, (start[0][None], start[1][None]), weights, True, 1, 0.0, self.training,
+                                   False, True)                                   # (B, T, H)
+            w_ih, w_hh, b_ih, b_hh = weights
+            h_prev = torch.cat([start[0][:, None], out[:, :-1]], dim=1)            # (B, T, H)
+            i, f, g, _ = (x @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh).chunk(4, dim=-1)  # (B, T, H) each
+            gain, new = torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g)
+            c, cs = start[1], []
+            for t in range(x.shape[1]):
+                c = torch.addcmul(new[:, t], gain[:, t], c)                        # (B, H)
+                cs.append(c)
+            return out, torch.stack(cs, 1), (h_n[0], c_n[0])
         hx = (start[0][None], start[1][None]) if lstm else start[None]             # (1, B, H)
-        out = kernel(x, hx, weights, True, 1, 0.0, self.training, False, True)[0]   # (B, T, H)
-        return (out, None) if cells else out
+        res = kernel(x, hx, weights, True, 1, 0.0, self.training, False, True)     # (B, T, H), h_n[, c_n]
+        out = res[0]
+        if lstm:
+            return out, None, (res[1][0], res[2][0])
+        return out, None, (res[1][0] if len(res) > 1 else out[:, -1])             # hand-written Elman: no h_n
 
     def layer_states(self, x: torch.Tensor, lengths: torch.Tensor) -> list[list[torch.Tensor]]:
         """Embedded padded batch (B, T, E) -> ``states[layer][direction]`` (B, T, H) in text order.
@@ -243,6 +278,14 @@ class RecurrentClassifier(nn.Module):
     def pool_uses_outputs(self) -> bool:
         """Whether the pooling reads the top layer's outputs at every step (not only the final states)."""
         return self.pooler.uses_top
+
+    def pool_spliced(self, final: torch.Tensor, top: torch.Tensor, stretches) -> torch.Tensor:
+        """Pool texts whose top outputs are one text's ``top`` (T, D*H) with a stretch of each direction's
+        replaced: ``stretches[d] = (starts, window, widths, resumes)``, text b reading ``top[:starts[b]]``,
+        its ``widths[b]`` rows of ``window``, then ``top[resumes[b]:]`` (see
+        :meth:`rnnlab.models.pooling.Pooling.spliced`). ``final`` (B, L*D*H) as in :meth:`pool`; the same
+        document embeddings (B, doc_dim) as :meth:`pool` on the texts written out."""
+        return self.pooler.spliced(final, top, stretches)
 
     def pool_prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """Unidirectional: every layer's state after each step (B, T, L*H) and the top layer's outputs
