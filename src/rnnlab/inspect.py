@@ -57,41 +57,43 @@ def class_probabilities(model, pipeline, texts: Sequence[str], batch_size: int =
     return _probabilities(model, pipeline, texts, batch_size, n_process)[0]
 
 
-@torch.inference_mode()
 def _probabilities(model, pipeline, texts: Sequence[str], batch_size: int, n_process: int | None):
     """:func:`class_probabilities` and each text's token count before truncation (N,).
 
     Tokenizing (in worker processes when ``n_process`` allows) overlaps with the model: each
     window of :data:`WINDOW` texts is run as soon as its chunks are tokenized.
     """
-    model.eval()
-    collate = encoded_collate(family_of(getattr(model, "family", "recurrent")), pipeline.vocab.pad_index)
     out = np.zeros((len(texts), pipeline.task.k), dtype=np.float64)
     n_tokens = np.zeros(len(texts), dtype=np.int64)
-    width = _state_width(model)
     pending: list[np.ndarray] = []
-
-    def run_window(end: int) -> None:
-        index = np.arange(end - len(pending), end)
-        lengths = np.array([len(a) for a in pending], dtype=np.int64)
-        order = np.argsort(lengths, kind="stable")
-        for rows in _length_batches(lengths[order], batch_size, width):
-            chunk = order[rows]
-            _, text, extra = collate([(pending[i], 0) for i in chunk])
-            logits = _inference_logits(model, text, extra)
-            out[index[chunk]] = pipeline.task.probabilities(logits).double().numpy()  # float32, as forward()
-        pending.clear()
-
     done = 0
     for corpus in tokenize_chunks(texts, pipeline.tokenizer, n_process=n_process):
         n_tokens[done:done + len(corpus)] = corpus.lengths()
         pending.extend(pipeline.encode_corpus(corpus))
         done += len(corpus)
-        if len(pending) >= WINDOW:
-            run_window(done)
-    if pending:
-        run_window(done)
+        if len(pending) >= WINDOW or done == len(texts):
+            out[done - len(pending):done] = encoded_probabilities(model, pipeline, pending, batch_size)
+            pending = []
     return out, n_tokens
+
+
+@torch.inference_mode()
+def encoded_probabilities(model, pipeline, ids: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """(N, k) probabilities of texts already encoded by ``pipeline`` (truncated id arrays), in their order.
+
+    Sorted by length into batches of at most ``batch_size`` rows and about :data:`STATE_BUDGET`
+    floats of recurrent state.
+    """
+    model.eval()
+    collate = encoded_collate(family_of(getattr(model, "family", "recurrent")), pipeline.vocab.pad_index)
+    out = np.zeros((len(ids), pipeline.task.k), dtype=np.float64)
+    lengths = np.array([len(a) for a in ids], dtype=np.int64)
+    order = np.argsort(lengths, kind="stable")
+    for rows in _length_batches(lengths[order], batch_size, _state_width(model)):
+        chunk = order[rows]
+        _, text, extra = collate([(ids[i], 0) for i in chunk])
+        out[chunk] = pipeline.task.probabilities(_inference_logits(model, text, extra)).double().numpy()  # float32, as forward()
+    return out
 
 
 def _length_batches(sorted_lengths: np.ndarray, batch_size: int, width: int | None) -> list[slice]:
