@@ -122,32 +122,17 @@ def _ignore_sigint() -> None:
 
 
 def _tokenize_chunk(args: tuple[list[str], dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Worker: tokenize a chunk into a local table + ids + lengths (cheap to send back).
-
-    The tokens are read as spaCy's string hashes with ``Doc.to_array`` (no Python object per
-    token); each distinct hash becomes one string of the local table, in first-occurrence order.
-    The strings are exactly ``Tokenizer.__call__``'s (``lower_``/``text``, whitespace dropped).
-    """
-    from spacy.attrs import IS_SPACE, LOWER, ORTH  # deferred: spaCy is slow to import, only for tokenizing
-
+    """Worker: tokenize a chunk into a local table + ids + lengths (cheap to send back)."""
     texts, settings = args
-    attr = LOWER if settings["lowercase"] else ORTH
-    spacy_tok = _spacy_tokenizer()
+    tok = Tokenizer(lowercase=settings["lowercase"], drop_space=settings["drop_space"])
+    table: dict[str, int] = {}
+    ids: list[int] = []
     lengths = np.zeros(len(texts), dtype=np.int64)
-    hashes = []
-    for i, doc in enumerate(spacy_tok.pipe(texts, batch_size=256)):
-        a = doc.to_array([attr, IS_SPACE])                          # (n_tokens, 2) uint64
-        h = a[a[:, 1] == 0, 0] if settings["drop_space"] else a[:, 0]
-        hashes.append(h)
-        lengths[i] = len(h)
-    flat = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-    uniq, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
-    by_first = np.argsort(first, kind="stable")                     # table order: first occurrence first
-    rank = np.empty(len(uniq), dtype=np.int32)
-    rank[by_first] = np.arange(len(uniq), dtype=np.int32)
-    strings = spacy_tok.vocab.strings
-    table = [strings[int(h)] for h in uniq[by_first]]
-    return table, rank[inverse.reshape(-1)].astype(np.int32), lengths
+    for i, tokens in enumerate(tok.pipe(texts)):
+        for t in tokens:
+            ids.append(table.setdefault(t, len(table)))
+        lengths[i] = len(tokens)
+    return list(table), np.asarray(ids, dtype=np.int32), lengths
 
 
 def _chunk_corpus(result) -> TokenizedCorpus:
