@@ -17,10 +17,11 @@ def run_evaluate(*, run: Path, data: str, batch_size: int = 256, data_options: d
     """Metrics of the run in ``run`` on labelled ``data`` (encoded by the run's own text pipeline)."""
     from rnnlab.data.readers import read_examples
     from rnnlab.runs import load_run
-    from rnnlab.training import evaluate_examples
+    from rnnlab.training import configure_threads, evaluate_examples
 
     if batch_size < 1:
         raise RnnlabError(f"--batch-size: must be at least 1, got {batch_size}")
+    configure_threads()  # one torch thread unless $RNNLAB_THREADS says otherwise (two spin-wait on a busy machine)
     r = load_run(run)
     opts = {k: v for k, v in (data_options or {}).items() if v is not None}
     pipeline = r.pipeline

@@ -49,6 +49,7 @@ def run_predict(*, run: Path, texts: list[str], file: str | None = None, data_op
     """A DataFrame: text, label and each class's probability (``p(label)`` columns)."""
     from rnnlab.inspect import predict_run
     from rnnlab.runs import load_run
+    from rnnlab.training import configure_threads
 
     opts = data_options or {}
     if "-" in texts:  # texts from standard input, one a line
@@ -57,10 +58,9 @@ def run_predict(*, run: Path, texts: list[str], file: str | None = None, data_op
                            if file else [])
     if not texts:
         raise RnnlabError("nothing to predict: give texts as arguments, - (standard input) or --file")
+    configure_threads()  # one torch thread unless $RNNLAB_THREADS says otherwise (two spin-wait on a busy machine)
     r = load_run(run)
-    cut = sum(r.pipeline.was_cut(t) for t in texts) if r.pipeline.max_length else 0
-    df = predict_run(r, texts)
-    df.attrs["cut"] = cut
+    df = predict_run(r, texts)  # many texts: tokenized in worker processes while the model runs
     df.attrs["max_length"] = r.pipeline.max_length
     return df
 
