@@ -7,6 +7,7 @@ import pytest
 
 from rnnlab.cli.quickstart_cmd import QUICKSTART, BackgroundTokens, run_quickstart
 from rnnlab.data.readers import read_examples
+from rnnlab.errors import RnnlabError
 from rnnlab.data.tokenize import Tokenizer, tokenize_cached
 from rnnlab.runs import load_run
 from rnnlab.training import RUNNING_NOTE, evaluate_examples
@@ -64,3 +65,22 @@ def test_background_tokens_stop_ends_the_process_and_its_workers():
     else:
         pytest.fail("a worker of the stopped background tokenizer is still running")
     job.wait()  # joins at once
+
+
+def _job_that_fails(log):
+    log("line one")
+    raise RnnlabError("data.tsv:3: something the user can fix")
+
+
+def test_background_job_returns_its_lines_and_value_or_raises_its_error_as_one_line():
+    from rnnlab.cli.quickstart_cmd import BackgroundJob
+
+    job = BackgroundJob(lambda log: log(f"child {os.getpid()}") or {"pid": os.getpid()})
+    shown: list[str] = []
+    value = job.result(shown.append)
+    assert shown == [f"child {value['pid']}"]
+    assert value["pid"] != os.getpid() or job.process is None
+    shown.clear()
+    with pytest.raises(RnnlabError, match=r"^data.tsv:3: something the user can fix$"):
+        BackgroundJob(_job_that_fails).result(shown.append)
+    assert shown == ["line one"]
