@@ -130,7 +130,7 @@ def test_train_metrics_running_says_so_and_has_no_epoch_zero_train_row(small_tsv
     from rnnlab.training import RUNNING_NOTE
 
     header = lines.index("| epoch | train acc | train loss | valid acc | valid loss |")
-    assert lines[header + 2] == RUNNING_NOTE
+    assert lines[header - 1] == RUNNING_NOTE
     rows = [l for l in lines if l.startswith("|") and l.split("|")[1].strip().isdigit()]
     assert rows[0].split("|")[2].strip() == "-" and rows[0].split("|")[4].strip() != "-"
     assert all(ROW.match(r) for r in rows[1:])

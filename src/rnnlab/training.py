@@ -220,10 +220,10 @@ def flush_denormals():
     """Within: float32 values below 1.2e-38 (denormals) count as zero on the CPU.
 
     Gradients that fade through time (an LSTM read only through its final state) reach
-    the denormal range, where each multiply-add takes the CPU's slow path: an LSTM
-    epoch ran 2-3x slower for numbers below 1e-38 that cannot change an update
-    (benchmarks/demo_speed.md). The previous mode is restored on exit; where the CPU
-    cannot flush denormals nothing changes.
+    the denormal range, where arithmetic takes the CPU's slow path, many times slower,
+    for numbers that cannot change an update; ``benchmarks/demo_speed.md`` times the
+    imdb-best training loop before and after. The previous mode is restored on exit;
+    where the CPU cannot flush denormals nothing changes.
     """
     before = float(torch.tensor([1e-39], dtype=torch.float32)) == 0.0  # already flushing?
     if before or not torch.set_flush_denormal(True):
@@ -278,7 +278,7 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
 
     ``train_metrics="running"`` takes the train columns from the training passes
     (:class:`RunningMetrics`: means over the epoch's batches as trained; none at epoch 0)
-    instead of an extra pass over the training data each epoch, and says so under the
+    instead of an extra pass over the training data each epoch, and says so above the
     header. Denormal floats are flushed to zero while training (:func:`flush_denormals`).
     """
     if train_metrics not in TRAIN_METRICS:
@@ -313,10 +313,10 @@ def _train_epochs(model, dataloader, optimizer, *, epochs, print_every, validati
                 best.update(loss=v["loss"], epoch=row["epoch"])
     k = getattr(core, "num_classes", 2)
     if start_epoch == 0:
-        for line in table_header(k):
-            log(line)
         if running:
             log(RUNNING_NOTE)
+        for line in table_header(k):
+            log(line)
     start = time.perf_counter()
     n_train = _dataset_size(dataloader)
     scaler = torch.amp.GradScaler("cuda") if torch.device(device).type == "cuda" else None

@@ -50,8 +50,8 @@ def run_quickstart(*, out: Path = Path("runs"), archive: Path | None = None, epo
     """Train both models and return the comparison rows (one dict per model).
 
     The first model trains here, printing as it goes; the others train at the same time in
-    background processes (one core each while the test texts are tokenized), and their
-    output follows the first model's, line for line as it would have been printed.
+    background processes, beside the test texts' tokenization, and their output follows the
+    first model's, line for line as it would have been printed.
     """
     from rnnlab.cli.data_cmd import run_imdb
 
