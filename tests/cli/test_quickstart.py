@@ -17,6 +17,7 @@ def test_quickstart_trains_both_models_with_the_test_texts_tokenized_in_the_back
                                                                                        capsys, monkeypatch):
     import rnnlab.data.tokenize as tokenize
 
+    monkeypatch.setenv("RNNLAB_CACHE", str(tmp_path / "cache"))  # an empty cache, as in a fresh clone
     test_tsv = tmp_path / "test.tsv"
     test_tsv.write_text("".join(small_tsv.read_text(encoding="utf-8").splitlines(keepends=True)[::2]),
                         encoding="utf-8")
