@@ -219,11 +219,12 @@ RUNNING_NOTE = ("train acc / loss: running means over each epoch's batches as th
 def flush_denormals():
     """Within: float32 values below 1.2e-38 (denormals) count as zero on the CPU.
 
-    Gradients that fade through time (an LSTM read only through its final state) reach
-    the denormal range, where arithmetic takes the CPU's slow path, many times slower,
-    for numbers that cannot change an update; ``benchmarks/demo_speed.md`` times the
-    imdb-best training loop before and after. The previous mode is restored on exit;
-    where the CPU cannot flush denormals nothing changes.
+    Gradients that fade through time (an LSTM read only through its final state, early
+    in training) reach the denormal range, where arithmetic takes the CPU's slow path,
+    many times slower, for numbers that cannot change an update. With max + mean pooling
+    the gradients stay larger: ``benchmarks/demo_speed.md`` finds no difference beyond
+    noise in imdb-best's training loop. The previous mode is restored on exit; where the
+    CPU cannot flush denormals nothing changes.
     """
     before = float(torch.tensor([1e-39], dtype=torch.float32)) == 0.0  # already flushing?
     if before or not torch.set_flush_denormal(True):
