@@ -90,3 +90,71 @@ def test_keep_best_restores_the_lowest_validation_loss_epoch(small_tsv):
 
     m = evaluate(model, make_loader(prepared.valid, "boe", 64, shuffle=False))
     assert m["loss"] == pytest.approx(best["valid"]["loss"], rel=1e-5)
+
+
+def _small_prepared(small_tsv, model="lstm"):
+    from rnnlab.training import prepare_data
+
+    tr, va = split_validation(read_tsv(small_tsv), 0.25, seed=1)
+    return prepare_data(tr, va, max_length=60, log=lambda s: None, progress=False)
+
+
+def test_running_train_metrics_equal_a_full_pass_when_the_weights_stay_put(small_tsv):
+    """With a learning rate of 0 (and no dropout) the running tally of a training epoch is the same
+    pass as evaluate() over the same batches: the same accuracy, F1 and loss."""
+    from rnnlab.data.batching import make_loader
+    from rnnlab.models import build_model
+    from rnnlab.training import RunningMetrics, evaluate, model_task, train_epoch
+
+    prepared = _small_prepared(small_tsv)
+    for name in ("lstm", "boe"):
+        config = ModelConfig(model=name, recurrent_dim=8, hidden_dim=4, vocab_size=len(prepared.vocab))
+        torch.manual_seed(0)
+        model = build_model(config, prepared.vocab, prepared.embeddings)
+        family = "boe" if name == "boe" else "recurrent"
+        loader = make_loader(prepared.train, family, 16, shuffle=False)
+        tally = RunningMetrics(model_task(model))
+        train_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.0), tally=tally)
+        running, full = tally.metrics(), evaluate(model, loader)
+        for key in ("acc", "f1", "n", "confusion"):
+            assert running[key] == full[key], (name, key)
+        assert running["loss"] == pytest.approx(full["loss"], rel=1e-6), name
+
+
+def test_train_metrics_running_says_so_and_has_no_epoch_zero_train_row(small_tsv):
+    tr, va = split_validation(read_tsv(small_tsv), 0.25, seed=1)
+    lines: list[str] = []
+    _, history, _ = fit(tr, va, model_config=ModelConfig(model="lstm", recurrent_dim=8, hidden_dim=4),
+                        train_config=TrainConfig(optimizer="adam", lr=0.01, epochs=2, batch_size=16, max_length=60),
+                        log=lines.append, progress=False, train_metrics="running")
+    from rnnlab.training import RUNNING_NOTE
+
+    header = lines.index("| epoch | train acc | train loss | valid acc | valid loss |")
+    assert lines[header - 1] == RUNNING_NOTE
+    rows = [l for l in lines if l.startswith("|") and l.split("|")[1].strip().isdigit()]
+    assert rows[0].split("|")[2].strip() == "-" and rows[0].split("|")[4].strip() != "-"
+    assert all(ROW.match(r) for r in rows[1:])
+    assert history[0]["train"] is None and history[0]["valid"] is not None
+    assert [r["train"]["acc"] > 0 for r in history[1:]] == [True, True]
+    with pytest.raises(ValueError, match="unknown train_metrics 'sometimes'; choose one of full, running"):
+        fit(tr, va, model_config=ModelConfig(model="boe", hidden_dim=4), train_config=TrainConfig(epochs=1),
+            log=lambda s: None, progress=False, train_metrics="sometimes")
+
+
+def test_flush_denormals_flushes_inside_and_restores_the_mode():
+    from rnnlab.training import flush_denormals
+
+    tiny = torch.tensor([1e-39], dtype=torch.float32)
+    assert float(tiny * 1) != 0.0  # the default: denormals kept
+    with flush_denormals() as _:
+        if float(torch.tensor([1e-39], dtype=torch.float32)) != 0.0:
+            pytest.skip("this CPU cannot flush denormals")
+        assert float(tiny * 1) == 0.0
+    assert float(tiny * 1) != 0.0
+    torch.set_flush_denormal(True)  # a caller's own choice stands after the block
+    try:
+        with flush_denormals():
+            pass
+        assert float(torch.tensor([1e-39], dtype=torch.float32)) == 0.0
+    finally:
+        torch.set_flush_denormal(False)

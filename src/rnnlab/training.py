@@ -143,11 +143,12 @@ def test(model, dataloader: Iterable) -> dict[str, float]:
 
 def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None = None,
                 device: str | torch.device = "cpu", progress: Callable[[int], None] | None = None,
-                on_step: Callable[[], None] | None = None, scaler=None) -> int:
+                on_step: Callable[[], None] | None = None, scaler=None, tally: "RunningMetrics | None" = None) -> int:
     """One pass of updates; returns the number of examples seen.
 
     On CUDA the forward pass runs under float16 autocast with ``scaler`` (a
-    ``torch.amp.GradScaler``, made here when not given) scaling the loss.
+    ``torch.amp.GradScaler``, made here when not given) scaling the loss. ``tally``
+    (a :class:`RunningMetrics`) collects each batch's loss and predictions as trained.
     """
     model.train()
     loss_fn = _loss_fn(model)
@@ -161,6 +162,8 @@ def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None 
         with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
             logits = _logits(model, text, extra)
         loss = loss_fn(logits.float(), _targets(logits, labels))
+        if tally is not None:
+            tally.add(logits.detach(), labels, loss.detach())
         if scaler is not None:
             scaler.scale(loss).backward()
             if clip_grad:
@@ -179,6 +182,58 @@ def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None 
         if on_step:
             on_step()
     return seen
+
+
+class RunningMetrics:
+    """Train accuracy and loss from the training passes themselves, at no extra cost.
+
+    The numbers are means over an epoch's batches *as they were trained*: the weights
+    change during the epoch and dropout is on, so they differ from a pass over the
+    training data with the epoch's final weights (what :func:`train` computes by default).
+    The loss is the batch's training loss (its mean) weighted by the batch's size.
+    """
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.loss_sum, self.gold, self.pred = 0.0, [], []
+
+    def add(self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor) -> None:
+        self.loss_sum += float(loss) * len(labels)
+        self.pred.append(self.task.predict(logits.float()).cpu())
+        self.gold.append(labels.long().cpu())
+
+    def metrics(self) -> dict[str, Any] | None:
+        if not self.gold:
+            return None
+        m = self.task.metrics(torch.cat(self.gold).numpy(), torch.cat(self.pred).numpy())
+        m["loss"] = self.loss_sum / m["n"] if m["n"] else float("nan")
+        return m
+
+
+TRAIN_METRICS = ("full", "running")
+RUNNING_NOTE = ("train acc / loss: running means over each epoch's batches as they were trained (weights "
+                "changing, dropout on), not a pass over the training data; none before training (epoch 0)")
+
+
+@contextlib.contextmanager
+def flush_denormals():
+    """Within: float32 values below 1.2e-38 (denormals) count as zero on the CPU.
+
+    Gradients that fade through time (an LSTM read only through its final state, early
+    in training) reach the denormal range, where arithmetic takes the CPU's slow path,
+    many times slower, for numbers that cannot change an update. With max + mean pooling
+    the gradients stay larger: ``benchmarks/demo_speed.md`` finds no difference beyond
+    noise in imdb-best's training loop. The previous mode is restored on exit; where the
+    CPU cannot flush denormals nothing changes.
+    """
+    before = float(torch.tensor([1e-39], dtype=torch.float32)) == 0.0  # already flushing?
+    if before or not torch.set_flush_denormal(True):
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 # -- the table ----------------------------------------------------------------------
@@ -208,7 +263,7 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
           patience: int | None = None, eval_dataloader=None, on_epoch_end: Callable | None = None,
           start_epoch: int = 0, history: list | None = None, device="cpu", progress: bool = True,
           scheduler=None, best: dict | None = None, checkpoint: Callable | None = None,
-          is_logger: bool = True) -> list[dict]:
+          is_logger: bool = True, train_metrics: str = "full") -> list[dict]:
     """Train ``model`` and print ``| epoch | train acc | train loss | valid acc | valid loss |``.
 
     Epoch 0 (before any update) comes first, then every ``print_every`` epochs and
@@ -221,8 +276,27 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
     epoch. ``checkpoint(epoch, best, stale)`` runs after ``on_epoch_end``: the run's
     resumable state is saved there. A resumed run passes ``start_epoch``,
     ``history`` and ``best`` (``{"loss", "epoch", "state", "stale"}``).
+
+    ``train_metrics="running"`` takes the train columns from the training passes
+    (:class:`RunningMetrics`: means over the epoch's batches as trained; none at epoch 0)
+    instead of an extra pass over the training data each epoch, and says so above the
+    header. Denormal floats are flushed to zero while training (:func:`flush_denormals`).
     """
+    if train_metrics not in TRAIN_METRICS:
+        raise ValueError(f"unknown train_metrics {train_metrics!r}; choose one of {', '.join(TRAIN_METRICS)}")
     configure_threads()  # notebook users too: two OpenMP threads on a busy 2-core CPU stall badly
+    with flush_denormals():
+        return _train_epochs(model, dataloader, optimizer, epochs=epochs, print_every=print_every,
+                             validation_data=validation_data, log=log, clip_grad=clip_grad, keep_best=keep_best,
+                             patience=patience, eval_dataloader=eval_dataloader, on_epoch_end=on_epoch_end,
+                             start_epoch=start_epoch, history=history, device=device, progress=progress,
+                             scheduler=scheduler, best=best, checkpoint=checkpoint, is_logger=is_logger,
+                             running=train_metrics == "running")
+
+
+def _train_epochs(model, dataloader, optimizer, *, epochs, print_every, validation_data, log, clip_grad, keep_best,
+                  patience, eval_dataloader, on_epoch_end, start_epoch, history, device, progress, scheduler, best,
+                  checkpoint, is_logger, running) -> list[dict]:
     if not is_logger:  # distributed training: only rank 0 prints
         log, progress = (lambda *_: None), False
     history = history if history is not None else []
@@ -240,6 +314,8 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
                 best.update(loss=v["loss"], epoch=row["epoch"])
     k = getattr(core, "num_classes", 2)
     if start_epoch == 0:
+        if running:
+            log(RUNNING_NOTE)
         for line in table_header(k):
             log(line)
     start = time.perf_counter()
@@ -247,15 +323,19 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
     scaler = torch.amp.GradScaler("cuda") if torch.device(device).type == "cuda" else None
     for epoch in range(start_epoch, epochs + 1):
         t0 = time.perf_counter()
+        tally = RunningMetrics(model_task(core)) if running else None
         if epoch > 0:
             with progress_bar(f"epoch {epoch}", total=n_train, unit="reviews", enabled=progress) as advance:
                 train_epoch(model, dataloader, optimizer, clip_grad=clip_grad, device=device, progress=advance,
-                            scaler=scaler)
+                            scaler=scaler, tally=tally)
             if scheduler is not None:
                 scheduler.step()
         train_seconds = time.perf_counter() - t0
         printed = epoch % print_every == 0 or epoch == epochs
-        train_m = evaluate(model, eval_train, device) if printed else None
+        if running:
+            train_m = tally.metrics()
+        else:
+            train_m = evaluate(model, eval_train, device) if printed else None
         valid_m = evaluate(model, validation_data, device) if validation_data is not None else None
         _check_finite(epoch, core, train_m, valid_m)  # before the row is kept: the last good checkpoint stays
         row = {"epoch": epoch, "train": _short(train_m), "valid": _short(valid_m),
@@ -533,7 +613,7 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
         meta: dict | None = None, progress: bool = True, eval_batch_size: int = 256,
         device: str | torch.device = "cpu", resume: bool = False, checkpoint: bool = True,
         resume_info: dict | None = None, overwrite: bool = False,
-        on_trained: Callable[[Any, Prepared], dict | None] | None = None):
+        on_trained: Callable[[Any, Prepared], dict | None] | None = None, train_metrics: str = "full"):
     """Train a model end to end; save a run directory when ``out_dir`` is given.
 
     The run is built by a :class:`rnnlab.runs.RunWriter` in ``.NAME.partial`` beside
@@ -546,7 +626,8 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     as a one-line :class:`~rnnlab.errors.RnnlabError`, keeping the last good
     checkpoint. ``on_trained(model, prepared)`` runs before the run is written; a
     dict it returns is stored as ``meta["test"]``. Under ``torchrun`` training runs
-    with DistributedDataParallel (see :mod:`rnnlab.distributed`).
+    with DistributedDataParallel (see :mod:`rnnlab.distributed`). ``train_metrics``:
+    see :func:`train` (``"running"`` is recorded in the run's meta).
 
     ``train_examples``/``valid_examples`` may be examples, a ``TSVDataset``, a list of
     ``(label, text)`` pairs or a file path (any format :func:`~rnnlab.data.readers.read_examples`
@@ -566,7 +647,7 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
                             out=out, labels=labels, vectors=vectors, extra_tokens=extra_tokens, prepared=prepared,
                             log=log, meta=meta, progress=progress, eval_batch_size=eval_batch_size, device=device,
                             resume=resume, checkpoint=checkpoint, resume_info=resume_info, overwrite=overwrite,
-                            on_trained=on_trained, holder=holder)
+                            on_trained=on_trained, holder=holder, train_metrics=train_metrics)
             except TrainingDiverged as exc:
                 raise RnnlabError(f"{exc}{_kept(holder.get('writer'), exc.last_epoch, out)}") from None
             except WriteError as exc:  # a full disk: one line saying what was kept
@@ -586,7 +667,7 @@ def _kept(writer, epoch: int, out) -> str:
 
 def _fit(train_examples, valid_examples, *, model_config, train_config, out, labels, vectors, extra_tokens,
          prepared, log, meta, progress, eval_batch_size, device, resume, checkpoint, resume_info, overwrite,
-         on_trained, holder):
+         on_trained, holder, train_metrics="full"):
     from rnnlab.runs import RunWriter  # deferred: circular (runs -> inspect -> training -> runs)
 
     configure_threads()
@@ -629,7 +710,8 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
     loader = make_loader(prepared.train, family, train_config.batch_size, shuffle=True,
                          bucket=train_config.bucket, seed=train_config.seed, pad_index=pad)
     loader = distributed.shard_loader(loader, dist)
-    eval_train = make_loader(prepared.train, family, eval_batch_size, shuffle=False, pad_index=pad)
+    eval_train = (make_loader(prepared.train, family, eval_batch_size, shuffle=False, pad_index=pad)
+                  if train_metrics == "full" else None)
     eval_valid = (make_loader(prepared.valid, family, eval_batch_size, shuffle=False, pad_index=pad)
                   if prepared.valid is not None else None)
     n_params = sum(p.numel() for p in model.parameters())
@@ -642,7 +724,7 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
                 "trainable_parameters": n_trainable, "train_examples": len(prepared.train),
                 "valid_examples": len(prepared.valid) if prepared.valid is not None else 0,
                 "coverage": {"vocab": prepared.coverage.vocab_share, "tokens": prepared.coverage.token_share},
-                **(meta or {})}
+                **({"train_metrics": "running"} if train_metrics == "running" else {}), **(meta or {})}
     if dist.enabled:
         run_meta["distributed"] = {"world_size": dist.world, "backend": "nccl" if device.type == "cuda" else "gloo"}
 
@@ -684,7 +766,7 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
                         clip_grad=train_config.clip_grad, keep_best=train_config.keep_best and eval_valid is not None,
                         patience=train_config.patience, eval_dataloader=eval_train, on_epoch_end=on_epoch_end,
                         progress=progress, scheduler=scheduler, start_epoch=start_epoch, history=history,
-                        best=best, checkpoint=save_state, device=device)
+                        best=best, checkpoint=save_state, device=device, train_metrics=train_metrics)
     except (TrainingDiverged, WriteError) as exc:
         exc.last_epoch = done["epoch"]
         raise

@@ -28,7 +28,7 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
               valid: str | None = None, valid_split: float = 0.1, test: str | None = None,
               vectors: str | None = None, labels: tuple[str, ...] | None = None, raw_text: bool = False,
               progress: bool = True, log=None, device: str = "cpu", resume: bool = False, overwrite: bool = False,
-              data_options: dict | None = None):
+              data_options: dict | None = None, fit_options: dict | None = None, before_test=None):
     """Read data, train, save the run in ``out``; evaluate on ``test`` when given. Returns the fitted model.
 
     The run (test metrics included) is written by :class:`rnnlab.runs.RunWriter` and
@@ -36,7 +36,10 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
     ``overwrite``. ``resume=True`` continues the run in ``out`` from its checkpoint
     (see :func:`resume_train`, which also restores the options it was started with).
     ``labels``: class names in id order (default: the sorted labels of ``train``);
-    ``data_options``: ``format`` / ``text_field`` / ``label_field`` for every data file.
+    ``data_options``: ``format`` / ``text_field`` / ``label_field`` for every data file;
+    ``fit_options``: more keyword arguments for :func:`rnnlab.training.fit` (e.g. ``train_metrics``);
+    ``before_test()`` runs just before the test data are encoded (quickstart waits there for the
+    test texts it tokenizes in the background).
     """
     from rnnlab.data.sources import load_examples
     from rnnlab.errors import RnnlabError
@@ -72,6 +75,8 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
     result = {}
 
     def on_trained(model, prepared):
+        if before_test is not None:
+            before_test()
         t0 = time.perf_counter()
         m = evaluate_examples(model, prepared.pipeline, test_examples, progress=progress)
         m["seconds"] = round(time.perf_counter() - t0, 2)
@@ -85,6 +90,7 @@ def run_train(*, train: str, out: Path, model_config: ModelConfig, train_config:
                                    train_config=train_config, out_dir=out, labels=names, vectors=vectors,
                                    log=log, meta=meta, progress=progress, device=device, resume=resume,
                                    overwrite=overwrite, on_trained=on_trained if test_examples else None,
+                                   **(fit_options or {}),
                                    resume_info={"data": {"train": _abs(train), "valid": _abs(valid),
                                                          "valid_split": valid_split, "test": _abs(test),
                                                          "vectors": _abs(vectors), "raw_text": raw_text,
