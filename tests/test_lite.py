@@ -138,8 +138,8 @@ def test_runs_the_numpy_forward_does_not_cover_fall_back_to_pytorch(tmp_path, tr
     calls = []
     import rnnlab.inspect
 
-    monkeypatch.setattr(rnnlab.inspect, "class_probabilities",
-                        lambda *a, _real=rnnlab.inspect.class_probabilities, **k: calls.append(1) or _real(*a, **k))
+    monkeypatch.setattr(rnnlab.inspect, "_inference_logits",  # the PyTorch model's forward pass
+                        lambda *a, _real=rnnlab.inspect._inference_logits, **k: calls.append(1) or _real(*a, **k))
     assert _predict(run, "a fine film") == expected and calls, "the PyTorch model answered, with the same table"
 
 
