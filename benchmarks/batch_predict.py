@@ -1,7 +1,7 @@
 """Batch prediction, old code against new, side by side in one run (issue 13, rows 2 and 3).
 
 Row 2: ``rnnlab predict RUN --file F`` on 5,000 imdb:test reviews with the main job's LSTM
-(64 units, hidden 32, max_length 256), beside the time one process needs only to tokenize the
+(``rnnlab.cli.quickstart_cmd.QUICKSTART``, as `make demo` trains it), beside the time one process needs only to tokenize the
 same reviews with spaCy (the old code's ``Tokenizer.pipe``). Row 3: ``imdb-best`` (bidirectional
 LSTM 96, final+max+mean pooling, max_length 1,000) inference in reviews per CPU-second, the
 model on token ids and end to end.
@@ -151,6 +151,7 @@ def make_inputs(folder: Path, n_reviews: int, n_best: int) -> dict:
     from rnnlab.data.vocab import build_vocab_from_corpus
     from rnnlab.models import build_model
     from rnnlab.presets import PRESETS
+    from rnnlab.cli.quickstart_cmd import QUICKSTART
     from rnnlab.runs import save_run
 
     test = [e.text.replace("\n", " ") for e in read_examples("imdb:test")]
@@ -163,8 +164,7 @@ def make_inputs(folder: Path, n_reviews: int, n_best: int) -> dict:
     vocab = build_vocab_from_corpus(corpus, min_freq=2)
     labels = ["neg", "pos"]
     best = PRESETS["imdb-best"]
-    specs = {"lstm": (ModelConfig(model="lstm", recurrent_dim=64, hidden_dim=32, freeze_embeddings=False),
-                      TrainConfig(max_length=256, min_freq=2)),
+    specs = {"lstm": QUICKSTART["lstm"],  # the main job's LSTM, as `make demo` trains it
              "best": (best.model, best.train)}
     runs = {}
     for name, (model_config, train_config) in specs.items():
@@ -194,6 +194,8 @@ def main(argv=None) -> None:
     if args.job:
         print(json.dumps(JOBS[args.job](*args.args)))
         return
+
+    from rnnlab.cli.quickstart_cmd import QUICKSTART  # deferred as in make_inputs: this tree's rnnlab
 
     load_start = os.getloadavg()
     started = dt.datetime.now(dt.timezone.utc)
@@ -243,8 +245,8 @@ def main(argv=None) -> None:
         f"Python {platform.python_version()}",
         f"- command: `{command}`",
         f"- old: `{BASE}` (`git archive`); new: this tree. Runs: random weights, the main job's vocabulary "
-        f"({inputs['vocab']:,} entries: imdb:train, min_freq 2); main job's LSTM (64 units, hidden 32, "
-        f"max_length 256) and imdb-best (bidirectional LSTM 96, final+max+mean, max_length 1,000).",
+        f"({inputs['vocab']:,} entries: imdb:train, min_freq 2); main job's LSTM ({QUICKSTART['lstm'][0].recurrent_dim} units, "
+        f"{QUICKSTART['lstm'][0].pooling} pooling, max_length {QUICKSTART['lstm'][1].max_length}) and imdb-best (bidirectional LSTM 96, final+max+mean, max_length 1,000).",
         "- CPU seconds include child processes (tokenizer workers). In-process rows use one torch thread in "
         "both trees; the command runs as each tree ships it (the old `predict` left torch at its default "
         f"{os.cpu_count()} threads).",

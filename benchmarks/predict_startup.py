@@ -63,9 +63,9 @@ def make_runs(work: Path) -> dict[str, Path]:
     """The two runs (built once; reused on later calls)."""
     runs = {"main job's LSTM": work / "lstm", "imdb-best-shaped": work / "imdb-best"}
     if not (runs["main job's LSTM"] / "config.json").exists():
-        rnnlab(NEW_SRC, "train", "--train", "sample:train", "--model", "lstm", "--recurrent-dim", "64",
+        rnnlab(NEW_SRC, "train", "--train", "sample:train", "--model", "lstm", "--recurrent-dim", "32",
                "--hidden-dim", "32", "--max-length", "256", "--min-freq", "2", "--optimizer", "adam",
-               "--lr", "0.002", "--batch-size", "32", "--epochs", "1", "--fine-tune", "--pooling", "final",
+               "--lr", "0.002", "--batch-size", "32", "--epochs", "1", "--fine-tune", "--pooling", "final+max+mean",
                "--dropout", "0", "--out", str(runs["main job's LSTM"]), "--overwrite")
     if not (runs["imdb-best-shaped"] / "config.json").exists():
         import torch  # deferred: only to build the random-weight run, in this process
