@@ -19,11 +19,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnnlab.data.sources import load_examples
-from rnnlab.data.tokenize import tokenize_cached
+from rnnlab.data.tokenize import tokenize_cached, Tokenizer
 from rnnlab.data.vocab import build_vocab_from_corpus
 from rnnlab.experiments.runner import DEFAULT_DATA
 from rnnlab.data.batching import collate_encoded_padded
-from rnnlab.data.tokenize import Tokenizer
 import numpy as np
 
 DEMO_TEXTS = ("I hated it", "it was quite terrible", "i really REALLY loved it")

@@ -27,13 +27,10 @@ from rnnlab.data.tokenize import Tokenizer
 from rnnlab.data.tsv import DEFAULT_LABELS
 from rnnlab.errors import RnnlabError
 from rnnlab.trace import run_probabilities
-from rnnlab.data.batching import EncodedDataset
-from rnnlab.training import prepare_data
-from rnnlab.training import _logits
+from rnnlab.data.batching import EncodedDataset, family_of, make_loader
+from rnnlab.training import prepare_data, _logits, configure_threads
 from rnnlab.config import replace
-from rnnlab.data.batching import family_of, make_loader
 from rnnlab.models import build_model
-from rnnlab.training import configure_threads
 
 NEWNEG, NEWPOS = "<newneg>", "<newpos>"
 TELLTALE_TOKENS = (NEWNEG, NEWPOS)

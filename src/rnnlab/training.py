@@ -22,25 +22,19 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from rnnlab.config import ModelConfig, TrainConfig, replace
-from rnnlab.data.tokenize import tokenize_cached
-from rnnlab.data.task import Task, binary_task
-from rnnlab.data.batching import EncodedDataset, family_of, make_loader
-from rnnlab.progress import progress_bar
-from rnnlab.data.batching import EncodedDataset
-from rnnlab.data.pipeline import TextPipeline
-from rnnlab.data.readers import as_examples
-from rnnlab.data.tokenize import Tokenizer
-from rnnlab.data.vocab import build_vocab_from_corpus
-from rnnlab.embeddings import embedding_matrix, load_vectors
-from rnnlab.data.task import Task
-from rnnlab.errors import RnnlabError
-from rnnlab.data.readers import Examples
-from rnnlab.errors import RnnlabError, WriteError
 from rnnlab import checkpoint as ckpt
 from rnnlab import distributed
-from rnnlab.data.batching import family_of, make_loader
+from rnnlab.config import ModelConfig, TrainConfig, replace
+from rnnlab.data.batching import EncodedDataset, family_of, make_loader
+from rnnlab.data.pipeline import TextPipeline
+from rnnlab.data.readers import Examples, as_examples
+from rnnlab.data.task import Task, binary_task
+from rnnlab.data.tokenize import Tokenizer, tokenize_cached
+from rnnlab.data.vocab import build_vocab_from_corpus
+from rnnlab.embeddings import embedding_matrix, load_vectors
+from rnnlab.errors import RnnlabError, WriteError
 from rnnlab.models import build_model
+from rnnlab.progress import progress_bar
 
 Log = Callable[[str], None]
 

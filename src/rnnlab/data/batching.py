@@ -20,9 +20,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from rnnlab.data.task import binary_task
+from rnnlab.data.task import binary_task, Task
 from rnnlab.data.pipeline import TextPipeline
-from rnnlab.data.task import Task
 from rnnlab.data.tokenize import Tokenizer
 
 DEFAULT_LABELS = binary_task().labels

@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from rnnlab.data.limits import TEXT_ENV, max_text_bytes
-from rnnlab.errors import RnnlabError
-from rnnlab.errors import InputError
+from rnnlab.errors import RnnlabError, InputError
 
 FORMATS = ("tsv", "csv", "jsonl", "json", "parquet")
 EXTENSIONS = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",

@@ -27,8 +27,7 @@ import re
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 from rnnlab.compat.torchtext.vocab import build_vocab_from_iterator
-from rnnlab.errors import InputError
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import InputError, RnnlabError
 from rnnlab.experiments.specs import STUDIES
 
 REPORT_MD, REPORT_HTML, FIGURES = "report.md", "report.html", "figures"

@@ -22,23 +22,16 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rnnlab.config import replace
-from rnnlab.runs import CONFIG, has_checkpoint, resume_dir
+from rnnlab.runs import CONFIG, has_checkpoint, resume_dir, atomic_write_text, read_config, save_run, load_run
 from rnnlab.experiments.specs import STUDIES, Study, get_study, scaled
 from rnnlab.probes import TELLTALE_TOKENS, contrastive_predictions, gradient_report, permutation_check, \
     prepare_telltale, similarity_table, telltale_prepared
-from rnnlab.runs import atomic_write_text
-from rnnlab.training import fit
+from rnnlab.training import fit, configure_threads, split_validation, prepare_data
 from rnnlab import checkpoint as ckpt
-from rnnlab.runs import read_config
 from rnnlab.config import replace as _replace
 from rnnlab.models import build_model
-from rnnlab.runs import save_run
 from rnnlab.classic import cosine_or_zero
-from rnnlab.runs import load_run
-from rnnlab.training import configure_threads
 from rnnlab.data.sources import load_examples
-from rnnlab.training import split_validation
-from rnnlab.training import prepare_data
 
 STUDY_FILE = "study.json"
 DEFAULT_DATA = "sample:train"  # the balanced IMDB sample in the cache (rnnlab data sample)

@@ -31,13 +31,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Annotated
 
 from rnnlab.errors import RnnlabError, blank_text_message
-from rnnlab.trace import METHODS, run_probabilities, trace_run
+from rnnlab.trace import METHODS, run_probabilities, trace_run, supports_running
 from rnnlab import __version__
 from rnnlab.runs import load_run
 from rnnlab.data.tsv import DEFAULT_LABELS
 from rnnlab.config import to_dict
 from rnnlab.serve.batching import MicroBatcher, QueueFull
-from rnnlab.trace import supports_running
 
 STATIC = Path(__file__).resolve().parent / "static"
 Method = Literal["occlusion", "removal", "gradient_input"]
