@@ -14,6 +14,7 @@ ACTIVATIONS = ("tanh", "relu")
 OPTIMIZERS = ("sgd", "adam")
 POOLINGS = ("final", "final+max+mean")
 LR_SCHEDULES = ("constant", "linear")
+TRAIN_METRICS = ("full", "running")   # how the epoch table's train columns are measured
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class TrainConfig:
     keep_best: bool = True           # keep the weights of the epoch with the lowest validation loss
     patience: int | None = None      # stop after this many epochs without a better validation loss
     lr_schedule: str = "constant"    # "linear": decay the learning rate linearly to 0 over the epochs
+    train_metrics: str = "full"      # "running": train columns from the training passes, no extra pass
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -85,6 +87,8 @@ class TrainConfig:
             raise ValueError("epochs must be >= 0, batch_size and print_every >= 1")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+        if self.train_metrics not in TRAIN_METRICS:
+            raise ValueError(f"unknown train_metrics {self.train_metrics!r}; choose one of {', '.join(TRAIN_METRICS)}")
         if self.lr <= 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         if self.max_length is not None and self.max_length < 1:

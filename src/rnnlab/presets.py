@@ -28,7 +28,7 @@ _IMDB = {"train": "imdb:train", "test": "imdb:test", "valid_split": 0.1}
 _BILSTM = ModelConfig(model="lstm", recurrent_dim=64, hidden_dim=64, bidirectional=True, freeze_embeddings=False,
                       dropout=0.3, pooling="final+max+mean")
 _BILSTM_TRAIN = TrainConfig(optimizer="adam", lr=2e-3, epochs=3, batch_size=64, max_length=1000, min_freq=2,
-                            clip_grad=1.0, patience=2, lr_schedule="linear")
+                            clip_grad=1.0, patience=2, lr_schedule="linear", train_metrics="running")
 
 # What ``rnnlab train`` uses without --preset: a recipe that learns on the 2,000-review sample in
 # 3 epochs (tests/test_newcomer.py checks validation accuracy > 0.70 on sample:train / sample:test).
@@ -76,7 +76,7 @@ PRESETS: dict[str, Preset] = {
             "Bag of embeddings (mean of fine-tuned GloVe 50d) through a ReLU layer, Adam.",
             ModelConfig(model="boe", hidden_dim=64, freeze_embeddings=False, dropout=0.0),
             TrainConfig(optimizer="adam", lr=2e-3, epochs=5, batch_size=64, min_freq=2, patience=2,
-                        ),
+                        train_metrics="running"),
             dict(_IMDB),
         ),
         Preset(
@@ -85,7 +85,7 @@ PRESETS: dict[str, Preset] = {
             ModelConfig(model="rnn", activation="tanh", recurrent_dim=64, hidden_dim=64, freeze_embeddings=False,
                         dropout=0.3, pooling="final+max+mean"),
             TrainConfig(optimizer="adam", lr=2e-3, epochs=4, batch_size=64, max_length=400, min_freq=2,
-                        clip_grad=1.0, patience=2, lr_schedule="linear"),
+                        clip_grad=1.0, patience=2, lr_schedule="linear", train_metrics="running"),
             dict(_IMDB),
         ),
         DEFAULT,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import hashlib
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import torch
 
 from rnnlab import checkpoint as ckpt
 from rnnlab import distributed
-from rnnlab.config import ModelConfig, TrainConfig, replace
+from rnnlab.config import TRAIN_METRICS, ModelConfig, TrainConfig, replace
 from rnnlab.data.batching import EncodedDataset, family_of, make_loader
 from rnnlab.data.pipeline import TextPipeline
 from rnnlab.data.readers import Examples, as_examples
@@ -58,6 +60,36 @@ def configure_threads(n: int | None = None) -> int:
 
 
 _THREADS_CHOSEN: int | None = None
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+
+
+def reuse_freed_memory() -> bool:
+    """Keep the memory freed tensors give back inside the process, for the next batch (glibc only).
+
+    glibc serves every allocation above 32 MB (the states of a batch of long reviews) with
+    fresh pages from the kernel and hands them back when the tensor is freed, so each batch
+    page-faults its tensors in again and the kernel zeroes every page: in ``imdb-best``
+    training that was over a quarter of the CPU time (system time; ``benchmarks/train_speed.md``).
+    Allocating from the heap only and never trimming it keeps the pages: the resident memory
+    stays at its peak instead of falling between batches. Called by training and batch
+    inference; returns whether the allocator took the settings (False off glibc). Set
+    ``RNNLAB_REUSE_MEMORY=0`` to leave the allocator alone.
+    """
+    global _MEMORY_REUSED
+    if _MEMORY_REUSED is None:
+        _MEMORY_REUSED = False
+        if os.environ.get("RNNLAB_REUSE_MEMORY", "1") != "0" and sys.platform.startswith("linux"):
+            try:
+                libc = ctypes.CDLL("libc.so.6")
+                _MEMORY_REUSED = bool(libc.mallopt(_M_MMAP_MAX, 0) and libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+            except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+                pass
+    return _MEMORY_REUSED
+
+
+_MEMORY_REUSED: bool | None = None
 
 
 # -- one model step ---------------------------------------------------------------
@@ -204,7 +236,6 @@ class RunningMetrics:
         return m
 
 
-TRAIN_METRICS = ("full", "running")
 RUNNING_NOTE = ("train acc / loss: running means over each epoch's batches as they were trained (weights "
                 "changing, dropout on), not a pass over the training data; none before training (epoch 0)")
 
@@ -279,6 +310,7 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
     if train_metrics not in TRAIN_METRICS:
         raise ValueError(f"unknown train_metrics {train_metrics!r}; choose one of {', '.join(TRAIN_METRICS)}")
     configure_threads()  # notebook users too: two OpenMP threads on a busy 2-core CPU stall badly
+    reuse_freed_memory()
     with flush_denormals():
         return _train_epochs(model, dataloader, optimizer, epochs=epochs, print_every=print_every,
                              validation_data=validation_data, log=log, clip_grad=clip_grad, keep_best=keep_best,
@@ -607,7 +639,7 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
         meta: dict | None = None, progress: bool = True, eval_batch_size: int = 256,
         device: str | torch.device = "cpu", resume: bool = False, checkpoint: bool = True,
         resume_info: dict | None = None, overwrite: bool = False,
-        on_trained: Callable[[Any, Prepared], dict | None] | None = None, train_metrics: str = "full"):
+        on_trained: Callable[[Any, Prepared], dict | None] | None = None, train_metrics: str | None = None):
     """Train a model end to end; save a run directory when ``out_dir`` is given.
 
     The run is built by a :class:`rnnlab.runs.RunWriter` in ``.NAME.partial`` beside
@@ -621,7 +653,8 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     checkpoint. ``on_trained(model, prepared)`` runs before the run is written; a
     dict it returns is stored as ``meta["test"]``. Under ``torchrun`` training runs
     with DistributedDataParallel (see :mod:`rnnlab.distributed`). ``train_metrics``:
-    see :func:`train` (``"running"`` is recorded in the run's meta).
+    see :func:`train`; ``None`` takes ``train_config.train_metrics`` (``"running"`` is recorded in the
+    run's meta).
 
     ``train_examples``/``valid_examples`` may be examples, a ``TSVDataset``, a list of
     ``(label, text)`` pairs or a file path (any format :func:`~rnnlab.data.readers.read_examples`
@@ -634,6 +667,7 @@ def fit(train_examples, valid_examples=None, *, model_config: ModelConfig, train
     if resume and out is None:
         raise ValueError("resume needs the run directory (out_dir)")
     holder: dict = {}
+    train_metrics = train_metrics or train_config.train_metrics   # train() refuses an unknown one
     with _sigterm_as_interrupt():
         try:
             try:
@@ -665,6 +699,7 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
     from rnnlab.runs import RunWriter  # deferred: circular (runs -> inspect -> training -> runs)
 
     configure_threads()
+    reuse_freed_memory()
     device = resolve_device(device)
     dist = distributed.setup(device)
     device = distributed.device_for(device, dist)

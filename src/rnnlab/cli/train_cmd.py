@@ -178,7 +178,8 @@ _MODEL_OPTIONS = {"model": "model", "activation": "activation", "recurrent_dim":
 _TRAIN_OPTIONS = {"optimizer": "optimizer", "lr": "lr", "epochs": "epochs", "batch_size": "batch_size",
                   "print_every": "print_every", "seed": "seed", "max_length": "max_length", "min_freq": "min_freq",
                   "max_vocab": "max_vocab", "clip_grad": "clip_grad", "weight_decay": "weight_decay",
-                  "patience": "patience", "bucket": "bucket", "lr_schedule": "lr_schedule"}
+                  "patience": "patience", "bucket": "bucket", "lr_schedule": "lr_schedule",
+                  "train_metrics": "train_metrics"}
 
 
 def _given(ctx, name: str) -> bool:
@@ -224,6 +225,7 @@ def train_command(
     lr_schedule: str = typer.Option(_T.lr_schedule, help="Learning rate: constant | linear (decay to 0 over the epochs)."),
     patience: Optional[int] = typer.Option(_T.patience, help="Stop after N epochs without a better validation loss."),
     bucket: bool = typer.Option(_T.bucket, help="Batch texts of similar length together (recurrent models)."),
+    train_metrics: str = typer.Option(_T.train_metrics, help="Epoch table's train columns: full (a pass over the training data after each epoch) | running (means over the epoch's batches as trained; no extra pass)."),
     vectors: Optional[str] = typer.Option(None, help="Pretrained vectors: glove-6b-50d (default) or a GloVe/word2vec text file."),
     raw_text: bool = typer.Option(False, help="Keep <br /> tags instead of turning them into spaces."),
     labels: Optional[str] = typer.Option(None, help="Label names in class-id order, comma-separated (default: the sorted labels of the training data; for two classes the second is the positive one)."),
