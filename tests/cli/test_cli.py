@@ -69,3 +69,24 @@ def test_data_imdb_imports_the_shared_archive(tmp_path, imdb_archive):
     assert r.returncode == 0, r.stderr
     assert "imported: 25,000/25,000 train/test reviews" in r.stdout
     assert "train: 25,000 reviews (12,500 pos, 12,500 neg)" in r.stdout
+
+
+def test_train_metrics_option_is_saved_with_the_run_and_the_imdb_presets_use_running(tmp_path, small_tsv):
+    import json
+
+    from rnnlab.presets import get_preset
+    from rnnlab.training import RUNNING_NOTE
+
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["train", "--train", str(small_tsv), "--out", str(run), "--model", "boe", "--epochs", "1",
+                            "--hidden-dim", "4", "--train-metrics", "running"])
+    assert r.exit_code == 0, r.output
+    assert RUNNING_NOTE in r.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["train_metrics"] == "running" and config["meta"]["train_metrics"] == "running"
+    assert [get_preset(p).train.train_metrics for p in ("imdb-best", "imdb-rnn", "imdb-boe", "default")] == \
+        ["running", "running", "running", "full"]
+    r = rnnlab("train", "--train", small_tsv, "--out", tmp_path / "bad", "--train-metrics", "sometimes")
+    assert r.returncode == 1
+    assert r.stderr.strip() == "error: --train-metrics: unknown train_metrics 'sometimes'; choose one of full, running"
+    assert "Traceback" not in r.stderr and not (tmp_path / "bad").exists()

@@ -243,7 +243,7 @@ def train_command(
     from rnnlab.training import TrainingInterrupted, configure_threads
 
     _check_options(ctx, lr=lr, valid_split=valid_split, threads=threads, device=device, labels=labels,
-                   dropout=dropout, weight_decay=weight_decay, clip_grad=clip_grad)
+                   dropout=dropout, weight_decay=weight_decay, clip_grad=clip_grad, train_metrics=train_metrics)
     if threads:
         import os
 
@@ -298,9 +298,12 @@ def train_command(
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, weight_decay, clip_grad) -> None:
-    """Numbers finite and in range, known device, distinct labels: one line naming the option."""
+def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, weight_decay, clip_grad,
+                   train_metrics) -> None:
+    """Numbers finite and in range, known device and choices, distinct labels: one line naming the option."""
     import math
+
+    from rnnlab.config import TRAIN_METRICS
 
     from rnnlab.errors import RnnlabError
 
@@ -318,6 +321,8 @@ def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, we
     for option, value in (("--dropout", dropout), ("--weight-decay", weight_decay), ("--clip-grad", clip_grad)):
         if value is not None and not math.isfinite(value):
             bad(option, f"must be a finite number, got {value}")
+    if train_metrics not in TRAIN_METRICS:
+        bad("--train-metrics", f"unknown train_metrics {train_metrics!r}; choose one of {', '.join(TRAIN_METRICS)}")
     if weight_decay < 0:
         bad("--weight-decay", f"must be >= 0, got {weight_decay}")
     if clip_grad is not None and clip_grad <= 0:
