@@ -158,3 +158,20 @@ def test_flush_denormals_flushes_inside_and_restores_the_mode():
         assert float(torch.tensor([1e-39], dtype=torch.float32)) == 0.0
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_running_train_metrics_train_the_same_weights_as_full_passes(small_tsv):
+    """The pass over the training data only measures: the same seed gives the same weights and validation rows."""
+    tr, va = split_validation(read_tsv(small_tsv), 0.25, seed=1)
+    results = {}
+    for metrics in ("full", "running"):
+        model, history, _ = fit(tr, va, model_config=ModelConfig(model="lstm", recurrent_dim=8, hidden_dim=4,
+                                                                 dropout=0.3, pooling="final+max+mean"),
+                                train_config=TrainConfig(optimizer="adam", lr=0.01, epochs=2, batch_size=16,
+                                                         max_length=60, train_metrics=metrics),
+                                log=lambda s: None, progress=False)
+        results[metrics] = (model.state_dict(), [r["valid"] for r in history])
+    (full, full_valid), (running, running_valid) = results["full"], results["running"]
+    assert full_valid == running_valid
+    for name in full:
+        assert torch.equal(full[name], running[name]), name

@@ -166,8 +166,15 @@ class BucketBatchSampler(torch.utils.data.Sampler):
 
 def make_loader(dataset: EncodedDataset, family: str, batch_size: int, shuffle: bool = True, bucket: bool = True,
                 seed: int = 1, pad_index: int = 1) -> torch.utils.data.DataLoader:
-    """A DataLoader over pre-encoded texts for one model family."""
+    """A DataLoader over pre-encoded texts for one model family.
+
+    Evaluation loaders (``shuffle=False``) draw from a generator of their own: a DataLoader
+    draws a number from the global random generator each time it is iterated, so without
+    one, measuring (a pass over the training data after each epoch) would change the
+    dropout masks of the epochs after it, and with them the weights trained.
+    """
     sampler = BucketBatchSampler(dataset.lengths(), batch_size, shuffle=shuffle,
                                  bucket=bucket and family == "recurrent",
                                  seed=seed)
-    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=encoded_collate(family, pad_index))
+    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=encoded_collate(family, pad_index),
+                                       generator=None if shuffle else torch.Generator())
