@@ -43,6 +43,8 @@ BLOCKS = [
     Block("help", "rnnlab --help", ("rnnlab", "--help")),
     Block("presets", "rnnlab train --list-presets", ("rnnlab", "train", "--list-presets")),
     Block("speed", "python benchmarks/speed_table.py", ("python", "benchmarks/speed_table.py")),
+    Block("studies", "rnnlab report docs/studies/results --summary",
+          ("python", "-m", "rnnlab", "report", "docs/studies/results", "--summary")),
     Block("demo", "make demo", ("rnnlab", "quickstart"), slow=True, group="demo"),
     Block("predict", 'rnnlab predict runs/quickstart-lstm "A moving, funny film." "Dull and far too long."',
           ("rnnlab", "predict", "runs/quickstart-lstm", "A moving, funny film.", "Dull and far too long."),

@@ -80,6 +80,28 @@ def test_report_command_into_another_folder(suite, tmp_path):
     assert "## Runs" in (tmp_path / "runs" / "report.md").read_text()
 
 
+def test_report_summary_prints_a_row_per_run_and_needs_studies(suite, tmp_path):
+    import shutil
+
+    out, _ = suite
+    r = CliRunner().invoke(app, ["report", str(out), "--summary"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].startswith("| # | run | epochs | train acc | valid acc |")
+    rows = [l.split(" | ")[:2] for l in lines if l.startswith("| ") and l.split(" | ")[0][2:].isdigit()]
+    # study 4's three runs, and those of studies 1 and 2, which study 9 needed (run first)
+    assert rows == [["| 1", "rnn"], ["| 1", "boe"], ["| 2", "rnn-fine-tuned"], ["| 4", "start"], ["| 4", "end"],
+                    ["| 4", "middle"]]
+    assert "**Study 4, gradient report (untrained model)**" in r.output
+    assert "**Study 9, contrastive predictions: P(positive)**" in r.output
+    # only the metrics are needed: a copy without weights, vocabularies or checkpoints gives the same summary
+    slim = tmp_path / "slim"
+    shutil.copytree(out, slim, ignore=shutil.ignore_patterns("*.safetensors", "vocab.json", "*.png", "report.*"))
+    assert CliRunner().invoke(app, ["report", str(slim), "--summary"]).output == r.output
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "nothing"), "--summary"])
+    assert bad.exit_code != 0 and "no studies (study.json) found" in str(bad.exception or bad.output)
+
+
 def test_study_run_command_with_two_seeds(small_tsv, tmp_path):
     lines = small_tsv.read_text().splitlines()
     train, valid = tmp_path / "t.tsv", tmp_path / "v.tsv"

@@ -23,6 +23,12 @@ def run_report(*, directory: Path, out: Path | None = None) -> tuple[Path, Path]
 def report_command(
     directory: Path = typer.Argument(..., help="A study output folder (rnnlab study run --out), one study, or runs."),
     out: Optional[Path] = typer.Option(None, help="Where to write report.md, report.html and figures/ (default DIR)."),
+    summary: bool = typer.Option(False, "--summary", help="Print the results in brief as Markdown (one row per run, the gradient reports, the probes) instead of writing the report."),
 ) -> None:
     """Write report.md and a self-contained report.html: tables, learning curves, probes."""
+    if summary:
+        from rnnlab.experiments.report import build_summary, render_md
+
+        print(render_md(build_summary(directory)), end="")
+        return
     run_report(directory=directory, out=out)

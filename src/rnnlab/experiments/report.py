@@ -596,6 +596,35 @@ def build_report(root: str | Path, out: str | Path | None = None) -> list[Block]
     return blocks
 
 
+def build_summary(root: str | Path) -> list[Block]:
+    """The study results in brief: one row per run of every study, then each study's gradient report and
+    the probes (what the README shows; the report has the rest)."""
+    root = Path(root)
+    studies = find_studies(root) if root.is_dir() else []
+    if not studies:
+        raise RnnlabError(f"{root}: no studies (study.json) found; --summary needs a study output folder")
+    rows = []
+    for sdir, rec in studies:
+        for e in rec.get("runs", []):
+            r = read_run(sdir / e["path"], e["name"], e["seed"])
+            if r is None:
+                continue
+            best = r.best_valid()
+            rows.append([str(rec["number"]), e["name"], _epochs_cell([r]), _f((r.final("train") or {}).get("acc")),
+                         _f((r.final("valid") or {}).get("acc")), f"{_f(best[0])} ({best[1]})" if best else "-",
+                         f"{r.meta.get('trainable_parameters', 0):,}", _f(r.seconds_per_epoch(), "{:.1f}"),
+                         _f((r.meta.get("train_seconds") or 0) / 60, "{:.1f}")])
+    blocks = [Block("table", headers=["#", "run", "epochs", "train acc", "valid acc", "best valid acc (epoch)",
+                                      "trainable params", "s / epoch", "training min"], rows=rows)]
+    for _, rec in studies:
+        extra = gradient_block(rec) + probes_block(rec)
+        for b in extra:  # headings name the study, in bold: the summary sits inside a README section
+            if b.kind == "h3":
+                b = Block("p", f"**Study {rec['number']}, {b.text[0].lower()}{b.text[1:]}**")
+            blocks.append(b)
+    return blocks
+
+
 def write_report(root: str | Path, out: str | Path | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` (and ``figures/*.png``) for ``root`` into ``out`` (default ``root``)."""
     root = Path(root)
