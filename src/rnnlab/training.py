@@ -73,8 +73,9 @@ def reuse_freed_memory() -> bool:
     page-faults its tensors in again and the kernel zeroes every page: in ``imdb-best``
     training that was over a quarter of the CPU time (system time; ``benchmarks/train_speed.md``).
     Allocating from the heap only and never trimming it keeps the pages: the resident memory
-    stays at its peak instead of falling between batches. Called by training and batch
-    inference; returns whether the allocator took the settings (False off glibc). Set
+    stays at its peak instead of falling between batches. Called by training (batch inference
+    keeps its batches under 32 MB: :data:`rnnlab.inspect.STATE_BUDGET`); returns whether the
+    allocator took the settings (False off glibc). Set
     ``RNNLAB_REUSE_MEMORY=0`` to leave the allocator alone.
     """
     global _MEMORY_REUSED

@@ -95,7 +95,10 @@ def test_corpus_tokens_equal_the_tokenizer_on_any_text(texts):
 def _die_on_second_chunk(args):
     texts, settings = args
     if texts and texts[0].startswith("chunk 1 "):
-        os._exit(3)  # a worker killed mid-chunk (out of memory, kill -9)
+        # a worker killed mid-chunk (out of memory, kill -9), once chunk 0 is back: a dead worker
+        # breaks every chunk still in flight, so without the pause chunk 0 may be lost with it
+        time.sleep(1.0)
+        os._exit(3)
     return _REAL_CHUNK(args)
 
 
@@ -137,6 +140,29 @@ def test_stopping_early_shuts_the_workers_down(monkeypatch):
                 raise KeyboardInterrupt  # Ctrl-C while the caller works on a chunk
     stream.close()
     assert multiprocessing.active_children() == []
+
+
+def _hang_in_a_worker_on_second_chunk(args):
+    texts, _ = args
+    if texts and texts[0].startswith("chunk 1 ") and multiprocessing.parent_process() is not None:
+        time.sleep(3600)  # a worker blocked for good (e.g. on a lock another thread held at fork time)
+    return _REAL_CHUNK(args)
+
+
+def test_stuck_workers_are_stopped_and_the_rest_is_tokenized_here(monkeypatch, capsys):
+    monkeypatch.setattr(tokenize_mod, "POOL_MIN_CHARS", 0)
+    monkeypatch.setattr(tokenize_mod, "STALL_SECONDS", 2.0)
+    monkeypatch.setattr(tokenize_mod, "_tokenize_chunk", _hang_in_a_worker_on_second_chunk)
+    texts = _chunked_texts()
+    start = time.monotonic()
+    got = [c.tokens(i) for c in tokenize_chunks(texts, n_process=2, chunk_size=4) for i in range(len(c))]
+    assert got == [t.split() for t in texts]               # every text, in order, nothing lost
+    assert time.monotonic() - start < 30
+    assert "warning: the tokenizer worker processes stopped answering" in capsys.readouterr().err
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert multiprocessing.active_children() == []        # the stuck workers were stopped, not left behind
 
 
 def test_small_inputs_start_no_process(monkeypatch):

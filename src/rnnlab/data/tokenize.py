@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,17 +191,39 @@ def tokenize_chunks(
     _spacy_tokenizer()  # built once here; forked workers inherit it instead of building their own
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     pool = ProcessPoolExecutor(min(n_process, len(chunks)), mp_context=ctx, initializer=_ignore_sigint)
+    stalled = False
     try:
         futures = [pool.submit(_tokenize_chunk, chunk) for chunk in chunks]
-        for future in futures:
+        for i, future in enumerate(futures):
             try:
-                result = future.result()
+                result = future.result(timeout=_stall_seconds(chunks[i][0]))
             except BrokenProcessPool:
                 raise RnnlabError("a tokenizer worker process died (out of memory, or killed); "
                                   "try again, or with fewer processes") from None
+            except FuturesTimeout:
+                # A forked worker can block forever on a lock another thread of this process held
+                # when it forked (seen twice, never reproduced): stop the workers, finish here.
+                stalled = True
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.kill()
+                print(f"warning: the tokenizer worker processes stopped answering (no chunk in "
+                      f"{_stall_seconds(chunks[i][0]):.0f} s); tokenizing the rest in this process",
+                      file=sys.stderr, flush=True)
+                for chunk in chunks[i:]:
+                    yield _chunk_corpus(_tokenize_chunk(chunk))
+                return
             yield _chunk_corpus(result)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not stalled, cancel_futures=True)
+
+
+STALL_SECONDS = 60.0        # a chunk not back after this long, plus its share below, means the workers hang
+STALL_CHARS_PER_SECOND = 100_000   # spaCy tokenizes ~1.3 M characters a second; allow for a very busy machine
+
+
+def _stall_seconds(texts: Sequence[str]) -> float:
+    """How long to wait for one chunk before the workers count as stuck."""
+    return STALL_SECONDS + sum(map(len, texts)) / STALL_CHARS_PER_SECOND
 
 
 def tokenize_corpus(
