@@ -14,7 +14,6 @@ import torch
 from rnnlab.data.batching import DEFAULT_LABELS, encoded_collate, family_of
 from rnnlab.data.pipeline import TextPipeline
 from rnnlab.data.tokenize import Tokenizer, tokenize_chunks
-from rnnlab.models.pooling import FinalMaxMeanPooling, FinalPooling
 from rnnlab.models.recurrent import RecurrentClassifier
 from rnnlab.training import _logits, model_task
 
@@ -122,32 +121,14 @@ def _state_width(model) -> int | None:
 def _inference_logits(model, text: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Logits of a padded batch, equal to ``forward_logits`` within float rounding (tests/test_inspect.py).
 
-    A one-layer recurrent model whose pooling works channel by channel over a text's steps in any
-    order (final state, max, mean: the built-in poolings) is read direction by direction through the
-    reading API: the backward direction reads ids reversed within each length (one integer gather,
-    not a gather of the embedded batch and another of its states), and each direction is pooled on
-    its own, the pieces interleaved as ``model.pool`` lays them out (fwd final, bwd final, fwd max,
-    bwd max, ...). Anything else goes through the model's own forward pass.
+    A one-layer recurrent model with a per-direction pooling (the built-in ones) is read direction by
+    direction (:meth:`~rnnlab.models.recurrent.RecurrentClassifier.document_by_direction`), the
+    backward direction from the ids reversed within each length (one integer gather) for any cell;
+    anything else goes through the model's own forward pass.
     """
-    if not (isinstance(model, RecurrentClassifier) and model.num_layers == 1
-            and type(model.pooler) in (FinalPooling, FinalMaxMeanPooling)):
-        return _logits(model, text, lengths)
-    B, T = text.shape
-    steps = torch.arange(T)
-    valid = steps[None, :] < lengths[:, None]                                     # (B, T)
-    rows, last = torch.arange(B), lengths - 1
-    pooled = []
-    for direction in range(model.num_directions):
-        ids = text
-        if direction:  # each text reversed within its length; padding stays at the end
-            ids = torch.where(valid, text.gather(1, (last[:, None] - steps[None, :]).clamp(min=0)), text)
-        states = model.direction_states(model.embed(ids), 0, direction)          # (B, T, H)
-        pooled.append(model.pool(states[rows, last], states if model.pool_uses_outputs else None, lengths))
-    if len(pooled) == 1:
-        return model.head(pooled[0])
-    H = model.state_size
-    doc = torch.stack([p.view(B, -1, H) for p in pooled], dim=2).reshape(B, -1)  # (B, pieces * D * H)
-    return model.head(doc)
+    if isinstance(model, RecurrentClassifier) and model.by_direction:
+        return model.head(model.document_by_direction(text, lengths))
+    return _logits(model, text, lengths)
 
 
 def predict_proba(model, vocab, texts: Sequence[str], tokenizer=None, max_length: int | None = None,

@@ -11,7 +11,7 @@ from rnnlab.models import build_model
 
 @pytest.mark.parametrize("cell,act", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])
 @pytest.mark.parametrize("bi", [False, True])
-@pytest.mark.parametrize("layers,pooling", [(1, "final+max+mean"), (2, "final")])
+@pytest.mark.parametrize("layers,pooling", [(1, "final+max+mean"), (1, "final"), (2, "final"), (2, "final+max+mean")])
 def test_padded_path_matches_packed(cell, act, bi, layers, pooling):
     torch.manual_seed(0)
     cfg = ModelConfig(model=cell, activation=act, vocab_size=30, embedding_dim=6, recurrent_dim=5, hidden_dim=4,

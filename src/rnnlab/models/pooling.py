@@ -22,6 +22,10 @@ class Pooling:
 
     name = ""
     uses_top = True    # False: the pooling needs only ``final`` (the packed path then skips unpacking)
+    # True: the pooling works on each direction's H columns on their own and over a text's steps in any
+    # order (final state, max, mean), so a one-layer model may pool each direction as it read it
+    # (:meth:`rnnlab.models.recurrent.RecurrentClassifier.document_by_direction`)
+    per_direction = False
 
     def dim(self, layers: int, directions: int, hidden: int) -> int:
         raise NotImplementedError
@@ -70,7 +74,7 @@ class Pooling:
 class FinalPooling(Pooling):
     """The final state of every layer and direction, concatenated."""
 
-    name, uses_top = "final", False
+    name, uses_top, per_direction = "final", False, True
 
     def dim(self, layers, directions, hidden):
         return layers * directions * hidden
@@ -88,7 +92,7 @@ class FinalPooling(Pooling):
 class FinalMaxMeanPooling(Pooling):
     """Final states, plus the maximum and the mean over time of the top layer's outputs."""
 
-    name = "final+max+mean"
+    name, per_direction = "final+max+mean", True
 
     def dim(self, layers, directions, hidden):
         return layers * directions * hidden + 2 * directions * hidden

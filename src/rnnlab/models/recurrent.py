@@ -297,6 +297,44 @@ class RecurrentClassifier(nn.Module):
         states = self.layer_states(x, lengths)
         return self.pool(self.finals(states, lengths), torch.cat(states[-1], dim=2), lengths)
 
+    @property
+    def by_direction(self) -> bool:
+        """Whether :meth:`document_by_direction` applies: one layer and a per-direction pooling."""
+        return self.num_layers == 1 and self.pooler.per_direction
+
+    def document_by_direction(self, ids: torch.Tensor, lengths: torch.Tensor,
+                              embedded: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`document` of a one-layer model whose pooling is per direction (:attr:`by_direction`).
+
+        Each direction is pooled as it was read, the backward one over the text reversed within
+        its length (padding stays at the end, so the pooling's mask holds): its states are never
+        put back in text order nor joined with the forward ones; the pieces are interleaved as
+        :meth:`pool` lays them out (fwd final, bwd final, fwd max, bwd max, ...). Same numbers as
+        :meth:`document` (tests/models/test_fast_path.py). ``embedded``: ``self.embed(ids)`` when
+        already computed (training: the backward direction gathers its rows, whose gradient is
+        cheaper than a second lookup's); without it the reversed ids are looked up (inference).
+        """
+        B, T = ids.shape
+        lengths = lengths.to(ids.device)
+        steps = torch.arange(T, device=ids.device)
+        rows, last = torch.arange(B, device=ids.device), (lengths - 1).clamp(min=0)
+        pooled = []
+        for direction in range(self.num_directions):
+            if direction == 0:
+                x = embedded if embedded is not None else self.embed(ids)
+            else:
+                rev = (last[:, None] - steps[None, :]).clamp(min=0)                 # (B, T)
+                if embedded is not None:
+                    x = embedded.gather(1, rev[:, :, None].expand(-1, -1, embedded.shape[2]))
+                else:
+                    x = self.embed(torch.where(steps[None, :] < lengths[:, None], ids.gather(1, rev), ids))
+            states = self.direction_states(x, 0, direction)                          # (B, T, H)
+            pooled.append(self.pool(states[rows, last], states if self.pool_uses_outputs else None, lengths))
+        if len(pooled) == 1:
+            return pooled[0]
+        H = self.state_size
+        return torch.stack([p.view(B, -1, H) for p in pooled], dim=2).reshape(B, -1)  # (B, pieces * D * H)
+
     def head(self, doc: torch.Tensor) -> torch.Tensor:
         """Document embeddings (..., doc_dim) -> logits: (...) for two classes, (..., k) for k."""
         hidden = torch.relu(self.hidden(self.dropout(doc)))                     # (..., hidden)
@@ -310,6 +348,8 @@ class RecurrentClassifier(nn.Module):
         padded = (embedded.device.type == "cpu" and self.cpu_padded and _KERNELS[self._kernel_name] is not None
                   and (torch.is_grad_enabled() or self.cell == "lstm"))
         if padded or not self.packed_reference:
+            if self.by_direction:
+                return self.document_by_direction(padded_text, seq_lengths, embedded)
             return self.document(embedded, seq_lengths)
         final, top = self._run_packed(embedded, seq_lengths)
         return self.pool(final, top, seq_lengths)
