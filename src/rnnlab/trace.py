@@ -258,7 +258,8 @@ def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, 
         own = n + win_base[rows][:, None] + win_step[rows][:, None] * (p - lo_r)
         theirs = (p + s_r).clamp(max=n - 1)                                    # past the end: any row, unused
         index = torch.where(p < hi_r, own, theirs if d == 0 else n - 1 - theirs)
-        out, last = model.direction_run(source[index], layer, d, start=_as_start(state))  # (A, C, H)
+        x = source.index_select(0, index.view(-1)).view(*index.shape, -1)     # (A, C, In); index_select: a
+        out, last = model.direction_run(x, layer, d, start=_as_start(state))  # few times faster than x[index]
         pieces.append(out)
         where = torch.full_like(lo, -1)
         where[rows] = taken + torch.arange(len(rows), device=device)
@@ -270,7 +271,7 @@ def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, 
         q = (p_end + s_r[:, 0]).clamp(max=n - 1)                               # the original's same place
         back = ~done & (p_end >= hi_r[:, 0] - 1)
         for mine, theirs in zip(last, original):
-            theirs = theirs[q]
+            theirs = theirs.index_select(0, q)
             back &= ((mine - theirs).abs() <= tol * theirs.abs().clamp(min=1.0)).all(1)
         end[rows[done]] = m[rows[done]]
         end[rows[back]] = p_end[back] + 1
