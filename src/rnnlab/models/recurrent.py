@@ -110,7 +110,8 @@ class RecurrentClassifier(nn.Module):
 
     The reading API (what :mod:`rnnlab.trace` uses; ``forward`` goes through it too):
     :meth:`embed`, :meth:`direction_states`, :meth:`direction_run`, :meth:`layer_states`, :meth:`finals`,
-    :meth:`pool`, :meth:`pool_spliced`, :meth:`document`, :meth:`head`, :attr:`num_layers`,
+    :meth:`pool`, :meth:`pool_spliced` (with :meth:`pool_accumulator`, :meth:`pool_accumulate`),
+    :meth:`document`, :meth:`head`, :attr:`num_layers`,
     :attr:`num_directions`. A new cell overrides
     :meth:`direction_states` (and sets ``packed_reference = False``); a new pooling is a
     :class:`~rnnlab.models.pooling.Pooling` put in ``self.pooler``.
@@ -286,6 +287,16 @@ class RecurrentClassifier(nn.Module):
         :meth:`rnnlab.models.pooling.Pooling.spliced`). ``final`` (B, L*D*H) as in :meth:`pool`; the same
         document embeddings (B, doc_dim) as :meth:`pool` on the texts written out."""
         return self.pooler.spliced(final, top, stretches)
+
+    def pool_accumulator(self, B: int, H: int, like: torch.Tensor):
+        """What :meth:`pool_spliced` takes in place of a direction's window when the pooling can sum B stretches
+        up chunk by chunk (:meth:`pool_accumulate`), or None: pass the window (see
+        :meth:`rnnlab.models.pooling.Pooling.accumulator`)."""
+        return self.pooler.accumulator(B, H, like)
+
+    def pool_accumulate(self, acc, rows: torch.Tensor, out: torch.Tensor, inside: torch.Tensor | None = None):
+        """Add a chunk of stretch outputs (A, C, H) of stretches ``rows`` to ``acc`` (``inside``: steps that count)."""
+        self.pooler.accumulate(acc, rows, out, inside)
 
     def pool_prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """Unidirectional: every layer's state after each step (B, T, L*H) and the top layer's outputs
