@@ -317,7 +317,7 @@ def _spliced_at(states: torch.Tensor, n: int, stretch, rows, t):
     s, w, r = starts[rows], widths[rows], resumes[rows]
     index = torch.where(t < s, t, torch.where(t < s + w, n + offsets[rows] + t - s,
                                               (t - s - w + r).clamp(max=n - 1)))
-    return states[index]
+    return states.index_select(0, index)
 
 
 @torch.no_grad()
@@ -351,7 +351,8 @@ def _variant_probabilities(model, original: _Original, starts, middles: list[np.
         last_layer = layer == model.num_layers - 1
         pooled = last_layer and model.pool_uses_outputs
         offsets = torch.cumsum(widths, 0) - widths
-        source = torch.cat([original.inputs[layer], window])                  # (n + sum of widths, In)
+        if layer == 0:
+            source = torch.cat([original.inputs[0], window])                  # (n + sum of widths, E)
         stretches, states = [], []                                             # per direction, text order
         for d in range(model.num_directions):
             if d == 0:
@@ -387,7 +388,11 @@ def _variant_probabilities(model, original: _Original, starts, middles: list[np.
         widths = hi - lo
         rows = torch.repeat_interleave(everyone, widths)
         t = lo[rows] + torch.arange(len(rows), device=device) - (torch.cumsum(widths, 0) - widths)[rows]
-        window = torch.cat([_spliced_at(h, n, s, rows, t) for h, s in zip(states, stretches)], dim=1)  # (., D*H)
+        # the next layer's source: the original's input (n, D*H), then each variant's differing stretch
+        source = torch.empty(n + len(rows), original.top.shape[1], dtype=original.top.dtype, device=device)
+        source[:n] = original.inputs[layer + 1]
+        for d, (h, stretch) in enumerate(zip(states, stretches)):
+            source[n:, d * H:(d + 1) * H] = _spliced_at(h, n, stretch, rows, t)
     doc = model.pool(torch.cat(finals, 1), None, m)                            # final states only
     return _class_probs(model, model.head(doc)).double().cpu().numpy()
 
