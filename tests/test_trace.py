@@ -116,7 +116,10 @@ def test_removal_of_the_only_token_reads_as_unk(vocab_and_vectors):
 
 @pytest.mark.parametrize("kw", [dict(model="lstm", layers=2), dict(model="gru", bidirectional=True),
                                 dict(model="boe"), dict(model="gru", layers=2, bidirectional=True,
-                                                        pooling="final+max+mean")])
+                                                        pooling="final+max+mean"),
+                                # a GRU's gradient runs back through its hand-written backward pass
+                                dict(model="gru"), dict(model="gru", layers=2, pooling="final+max+mean"),
+                                dict(model="rnn", bidirectional=True, pooling="final+max+mean")])
 def test_gradient_times_input_matches_autograd_through_the_model(vocab_and_vectors, kw):
     vocab, vectors = vocab_and_vectors
     model = _model(vocab_and_vectors, **kw)
@@ -134,6 +137,28 @@ def test_gradient_times_input_matches_autograd_through_the_model(vocab_and_vecto
     # Each token occurs once, so its row of the table gradient is the gradient at its position.
     expected = [float(grad[i] @ vectors[i]) for i in ids]
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(layers=1), dict(layers=2, bidirectional=True, pooling="final+max+mean"),
+                                dict(layers=2, num_classes=3)])
+def test_gru_gradient_by_layers_equals_autograd(vocab_and_vectors, kw):
+    """The hand-written backward pass through each GRU layer gives autograd's gradient x input on a long text."""
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="gru", **kw)
+    ids = _ids(vocab, np.random.default_rng(12), 150)
+    for target in range(model.num_classes):
+        fast = trace_module._gradient_by_layers(model, ids, target)
+        assert fast is not None
+        with torch.enable_grad():
+            emb = model.embed(torch.as_tensor(ids)).detach().requires_grad_(True)
+            logits = model.head(model.document(emb[None], torch.tensor([len(ids)])))[0]
+            (grad,) = torch.autograd.grad(trace_module._target_logit(model, logits, target), emb)
+        expected = (grad * emb).sum(-1).detach().double().numpy()
+        np.testing.assert_allclose(fast, expected, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(gradient_input(model, ids, target), fast, rtol=0, atol=0)
+    assert trace_module._gradient_by_layers(_model(vocab_and_vectors, model="lstm"), ids, 1) is None
 
 
 def test_gradient_input_does_not_touch_parameter_gradients(vocab_and_vectors):

@@ -480,12 +480,21 @@ def removal(model, ids: np.ndarray, pad_index: int = 1, base: np.ndarray | None 
                           states)["removal"]
 
 
-def gradient_input(model, ids: np.ndarray, target: int | None = None) -> np.ndarray:
+def gradient_input(model, ids: np.ndarray, target: int | None = None, states=None) -> np.ndarray:
     """Gradient of class ``target``'s logit (two classes: the one logit, towards labels[1]) with respect
-    to each token's embedding, dotted with that embedding."""
+    to each token's embedding, dotted with that embedding.
+
+    ``states``: the text's original reading (``_Original``), shared with the leave-one-out methods. Where
+    the model has a hand-written backward pass for every layer (``model.direction_backward``) the gradient
+    runs back through the layers from it; otherwise through autograd.
+    """
     was_training = model.training
     model.eval()
     try:
+        if len(ids) and getattr(model, "num_layers", 0) > 0:
+            found = _gradient_by_layers(model, np.asarray(ids, dtype=np.int64), target, states)
+            if found is not None:
+                return found
         with torch.enable_grad():
             ids_t = torch.as_tensor(np.asarray(ids, dtype=np.int64), device=_device(model))
             emb = model.embed(ids_t).detach().requires_grad_(True)              # (T, E)
@@ -496,6 +505,39 @@ def gradient_input(model, ids: np.ndarray, target: int | None = None) -> np.ndar
         return (grad * emb).sum(-1).detach().double().cpu().numpy()             # (T,)
     finally:
         model.train(was_training)
+
+
+def _gradient_by_layers(model, ids: np.ndarray, target: int | None, states=None) -> np.ndarray | None:
+    """Gradient × input through each layer's hand-written backward pass (None if a layer has none): the head
+    and the pooling by autograd, then layer by layer down, each direction on the original's states."""
+    original = states if isinstance(states, _Original) else _Original(model, ids)
+    L, D, n = model.num_layers, model.num_directions, original.n
+    with torch.enable_grad():
+        top = original.top.detach().clone().requires_grad_(True)                     # (T, D*H)
+        ends = [original.states[layer][d][0][-1] for layer in range(L) for d in range(D)]   # as h_n
+        final = torch.cat(ends).detach()[None].requires_grad_(True)                  # (1, L*D*H)
+        lengths = torch.tensor([n], device=top.device)
+        logits = model.head(model.pool(final, top[None], lengths))[0]
+        if target is None:
+            target = 1 if logits.dim() == 0 else int(logits.argmax())
+        d_top, d_final = torch.autograd.grad(_target_logit(model, logits, target), (top, final),
+                                             allow_unused=True)
+    H = original.outputs[0][0].shape[1]
+    d_out = (torch.zeros_like(top) if d_top is None else d_top).double()             # (T, D*H), text order
+    d_final = (torch.zeros_like(final) if d_final is None else d_final)[0].double().view(L, D, H)
+    for layer in reversed(range(L)):
+        d_in = 0.0
+        for d in range(D):
+            g = d_out[:, d * H:(d + 1) * H]
+            g = (g if d == 0 else g.flip(0)).clone()                                 # reading order
+            g[-1] += d_final[layer, d]
+            x = original.inputs[layer]
+            got = model.direction_backward(x if d == 0 else x.flip(0), layer, d, original.states[layer][d][0], g)
+            if got is None:
+                return None
+            d_in = d_in + (got if d == 0 else got.flip(0))                           # text order
+        d_out = d_in                                                                 # the layer below's outputs
+    return (d_out * original.inputs[0].double()).sum(-1).cpu().numpy()               # (T,)
 
 
 def _read(model, vocab, ids: np.ndarray, methods: Sequence[str], target: int | None):
@@ -510,10 +552,13 @@ def _read(model, vocab, ids: np.ndarray, methods: Sequence[str], target: int | N
     importance: dict[str, list[float]] = {m: [] for m in methods}
     if not len(ids):
         return base, target, running, importance
+    # the text's own reading, once, for every method of a recurrent model
+    original = _Original(model, ids) if getattr(model, "num_layers", 0) > 0 else None
     # occlusion and removal: every variant of both in one batch
-    values = _leave_one_out(model, ids, [m for m in methods if m != "gradient_input"], unk, pad, base, target)
+    values = _leave_one_out(model, ids, [m for m in methods if m != "gradient_input"], unk, pad, base, target,
+                            original)
     for method in methods:
-        found = values[method] if method in values else gradient_input(model, ids, target)
+        found = values[method] if method in values else gradient_input(model, ids, target, original)
         importance[method] = [float(v) for v in found]
     return base, target, running, importance
 
