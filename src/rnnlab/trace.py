@@ -510,6 +510,14 @@ def gradient_input(model, ids: np.ndarray, target: int | None = None, states=Non
 def _gradient_by_layers(model, ids: np.ndarray, target: int | None, states=None) -> np.ndarray | None:
     """Gradient × input through each layer's hand-written backward pass (None if a layer has none): the head
     and the pooling by autograd, then layer by layer down, each direction on the original's states."""
+    if getattr(model, "direction_backward", None) is None:
+        return None
+    if not isinstance(states, _Original):                  # ask with one step before reading the whole text
+        with torch.no_grad():
+            x = model.embed(torch.as_tensor(ids[:1], device=_device(model)))
+            h = model.direction_states(x[None], 0, 0)[0]
+        if model.direction_backward(x, 0, 0, h, torch.zeros_like(h)) is None:
+            return None
     original = states if isinstance(states, _Original) else _Original(model, ids)
     L, D, n = model.num_layers, model.num_directions, original.n
     with torch.enable_grad():
