@@ -339,6 +339,27 @@ def test_one_layer_reads_every_variant_in_one_batch(vocab_and_vectors, monkeypat
     np.testing.assert_allclose(t.importance["removal"], ref_rem, rtol=0, atol=1e-6)
 
 
+def test_a_direction_reads_at_first_as_many_steps_as_the_quickest_variant_before(vocab_and_vectors):
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", bidirectional=True, pooling="final+max+mean")
+    ids = _ids(vocab, np.random.default_rng(13), 120)
+    run, shapes = model.direction_run, []
+
+    def recording(x, layer, d, *args, **kw):
+        shapes.append((d, x.shape[1]))
+        return run(x, layer, d, *args, **kw)
+
+    model.direction_run = recording
+    occ = occlusion(model, ids)
+    forward = [steps for d, steps in shapes if d == 0]
+    backward = [steps for d, steps in shapes if d == 1]
+    assert set(forward) == {trace_module.CHUNK}                                # nothing learned yet
+    assert trace_module.CHUNK < backward[0] <= trace_module.FIRST_MAX and set(backward[1:]) <= {trace_module.CHUNK}
+    np.testing.assert_allclose(occ, _from_scratch(model, ids, vocab.unk_index, 1)[0], rtol=0, atol=1e-6)
+
+
 def test_leave_one_out_of_short_texts_and_the_edges(vocab_and_vectors):
     vocab, _ = vocab_and_vectors
     model = _model(vocab_and_vectors, model="lstm", bidirectional=True, layers=2, pooling="final+max+mean")

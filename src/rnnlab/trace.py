@@ -1,9 +1,10 @@
 """Per-token traces: how a model's probabilities move as it reads, and which tokens mattered.
 
 Everything here reads the model through its reading API (``embed``,
-``direction_states``, ``direction_run``, ``layer_states``, ``finals``, ``pool``,
-``pool_prefixes``, ``pool_spliced``, ``pool_accumulator``, ``pool_accumulate``,
-``document``, ``head``, ``num_layers``, ``num_directions``; see :mod:`rnnlab.models`), never through its modules, so a new cell or pooling gives
+``direction_states``, ``direction_run``, ``direction_backward``, ``layer_states``,
+``finals``, ``pool``, ``pool_prefixes``, ``pool_spliced``, ``pool_accumulator``,
+``pool_accumulate``, ``document``, ``head``, ``num_layers``, ``num_directions``; see
+:mod:`rnnlab.models`), never through its modules, so a new cell or pooling gives
 the same trace as classifying each prefix. Every class has a probability; a trace
 follows one *target* class (by default ``labels[1]`` for two classes, as always,
 and the predicted class for more) and keeps every class's running probability.
@@ -196,6 +197,9 @@ def _probabilities(model, ids: Sequence[np.ndarray], pad_index: int = 1, batch_s
 CONVERGED = 1e-6
 # Steps per fused-kernel call while variants converge (convergence is checked after each call).
 CHUNK = 8
+# The most steps a direction's first call reads (as many as its quickest variant needed before): bounds the
+# inputs one call gathers (variants x steps x input size).
+FIRST_MAX = 64
 # Variants per batch: at most this many states (floats) if none came back before its text's end.
 VARIANT_FLOATS = 1 << 26
 
@@ -370,7 +374,7 @@ def _variant_probabilities(model, original: _Original, starts, middles: list[np.
             # no variant came back in fewer steps than the quickest one here: read that many at once next time
             came_back = end < m
             if bool(came_back.any()):
-                learned[(layer, d)] = max(CHUNK, int((end - r_lo)[came_back].min()))
+                learned[(layer, d)] = min(FIRST_MAX, max(CHUNK, int((end - r_lo)[came_back].min())))
             start = r_lo if d == 0 else m - end                                # the stretch in text order
             stretch = (start, h[n:] if keep else acc, end - r_lo, start + end - r_lo + shift)
             stretches.append(stretch)
@@ -561,7 +565,7 @@ def _read(model, vocab, ids: np.ndarray, methods: Sequence[str], target: int | N
     if not len(ids):
         return base, target, running, importance
     # the text's own reading, once, for every method of a recurrent model
-    original = _Original(model, ids) if getattr(model, "num_layers", 0) > 0 else None
+    original = _Original(model, ids) if getattr(model, "num_layers", 0) > 0 and methods else None
     # occlusion and removal: every variant of both in one batch
     values = _leave_one_out(model, ids, [m for m in methods if m != "gradient_input"], unk, pad, base, target,
                             original)
