@@ -139,13 +139,66 @@ def worker(args) -> None:
             cpus.append(time.process_time() - c0)
         print(json.dumps({"model": label, "wall": statistics.median(walls), "cpu": statistics.median(cpus),
                           "tokens": len(t.tokens), "importance": {k: list(np.round(v, 9))
-                                                                  for k, v in t.importance.items()}}), flush=True)
+                                                                  for k, v in t.importance.items()},
+                          "parts": parts(run, text, args.repeats) if args.parts and label in PARTS else None}),
+              flush=True)
 
 
-def spawn(src: Path, args, text_file: Path, repeats: int) -> subprocess.Popen:
+# the models whose trace is broken down into its parts (new code only: the parts are its functions)
+PARTS = ("imdb-best", "bigru-2-layers", "default")
+
+
+def parts(run, text: str, repeats: int) -> dict:
+    """CPU seconds (median of ``repeats``) of each part of one trace with this tree's code, and how much of
+    the leave-one-out is the recurrent kernel calls (``direction_run``) and how many variant-steps they read."""
+    from rnnlab import trace as T
+
+    model = run.model.eval()
+
+    def median(f):
+        times = []
+        for _ in range(repeats):
+            c0 = time.process_time()
+            f()
+            times.append(time.process_time() - c0)
+        return statistics.median(times)
+
+    tokens, ids, _ = T._encode(run, text)
+    base = T._probabilities(model, [ids], 1)[0]
+    c = T._target(model, base, None)
+    original = T._Original(model, ids)
+    both = ["occlusion", "removal"]
+    row = {"encode": median(lambda: T._encode(run, text)),
+           "probabilities": median(lambda: T._probabilities(model, [ids], 1)),
+           "original read": median(lambda: T._Original(model, ids)),
+           "occlusion + removal": median(lambda: T._leave_one_out(model, ids, both, 0, 1, base, c, original)),
+           "gradient × input": median(lambda: T.gradient_input(model, ids, c, original))}
+    if T.supports_running(model):
+        row["running"] = median(lambda: T.running_probabilities(model, [ids], 1))
+    run_kernel, seen = model.direction_run, {"cpu": [], "steps": 0, "calls": 0}
+
+    def counted(x, *a, **kw):
+        c0 = time.process_time()
+        out = run_kernel(x, *a, **kw)
+        seen["cpu"][-1] += time.process_time() - c0
+        seen["steps"] += x.shape[0] * x.shape[1]
+        seen["calls"] += 1
+        return out
+
+    model.direction_run = counted
+    for _ in range(repeats):
+        seen.update(cpu=seen["cpu"] + [0.0], steps=0, calls=0)
+        T._leave_one_out(model, ids, both, 0, 1, base, c, original)
+    del model.direction_run
+    row.update(kernel=statistics.median(seen["cpu"]), steps=seen["steps"], calls=seen["calls"])
+    return row
+
+
+def spawn(src: Path, args, text_file: Path, repeats: int, with_parts: bool = False) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(src), RNNLAB_THREADS="1", OMP_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, __file__, "--worker", "--runs", str(args.runs), "--text-file",
-                             str(text_file), "--repeats", str(repeats)], env=env, stdout=subprocess.PIPE, text=True)
+                             str(text_file), "--repeats", str(repeats)] + (["--parts"] if with_parts else []),
+                            env=env, stdout=subprocess.PIPE, text=True)
 
 
 def collect(proc: subprocess.Popen) -> dict:
@@ -170,6 +223,7 @@ def main(argv=None) -> None:
                         help="The old code: `git archive a61b555 src | tar -x -C /tmp/old-trace13`.")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--text-file", help=argparse.SUPPRESS)
+    parser.add_argument("--parts", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
@@ -183,7 +237,7 @@ def main(argv=None) -> None:
     load_start, started = os.getloadavg()[0], dt.datetime.now(dt.timezone.utc)
     t0, c0 = time.perf_counter(), children_cpu()
     old = collect(spawn(args.old_src, args, text_file, args.old_repeats))      # one after the other: each
-    new = collect(spawn(ROOT / "src", args, text_file, args.repeats))          # worker gets a core to itself
+    new = collect(spawn(ROOT / "src", args, text_file, args.repeats, True))    # worker gets a core to itself
     wall, cpu = time.perf_counter() - t0, children_cpu() - c0
     load_end = os.getloadavg()[0]
 
@@ -215,7 +269,22 @@ def main(argv=None) -> None:
                      f"{'yes' if n['wall'] <= GOAL else 'no'} |")
     met = new[worst]["wall"] <= GOAL
     lines += ["", f"Worst case, new code: {worst}, {new[worst]['wall']:.3f} s wall ({new[worst]['cpu']:.3f} s CPU): "
-              f"goal ≤ {GOAL} s {'met' if met else 'not met'}.", "", NOTES]
+              f"goal ≤ {GOAL} s {'met' if met else 'not met'}.", "",
+              "Where the time goes, new code: CPU seconds of each part of one trace (median of "
+              f"{args.repeats}, same worker); *kernel* is the part of occlusion + removal spent in the recurrent "
+              "kernel calls (`direction_run`), over the variant-steps they read in that many calls.", "",
+              "| model | total | encode | probabilities | running | original read | occlusion + removal "
+              "| of which kernel | variant-steps (calls) | gradient × input |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label in PARTS:
+        p = new[label]["parts"]
+        if p is None:
+            continue
+        running = f"{p['running']:.3f}" if "running" in p else "–"
+        lines.append(f"| {label} | {new[label]['cpu']:.3f} | {p['encode']:.3f} | {p['probabilities']:.3f} | {running} "
+                     f"| {p['original read']:.3f} | {p['occlusion + removal']:.3f} | {p['kernel']:.3f} "
+                     f"| {p['steps']:,} ({p['calls']}) | {p['gradient × input']:.3f} |")
+    lines += ["", NOTES]
     md = "\n".join(lines) + "\n"
     (ROOT / "benchmarks" / "trace_speed.md").write_text(md, encoding="utf-8")
     print(md)
@@ -234,22 +303,47 @@ def main(argv=None) -> None:
 NOTES = """How the new code gets there (`src/rnnlab/trace.py`): a leave-one-out variant changed at
 position i keeps the original's forward states before i and backward states after it, and
 its changed states come back onto the original's some steps later. All variants (occlusion's
-and removal's together) read in batches, a few steps per fused kernel call, only until each
+and removal's together) read in one batch, a few steps per fused kernel call, only until each
 one's full state (h, and c for an LSTM) is within 1e-6 (relative above 1) of the original's
 at the same place; the original's states are spliced in from there, layer by layer, and the
 pooling adds each variant's stretch to the original's prefix and suffix sums and maxima.
 The max |old − new| column compares the two codes' importances on the same run (old: every
 variant classified in full); `tests/test_trace.py` checks the new against classifying each
-variant from scratch.
+variant from scratch (within 1e-6).
 
-What still costs: the cell steps a changed state needs to come back within 1e-6 (a property
-of the trained weights: tens of steps per variant and direction for these one-epoch models,
-more for a model that remembers longer; a state that never comes back reads to the end), times
-the cost of one step (the hidden size). A stacked layer's input differs on the union of the
-layer below's forward and backward stretches, so each extra layer reads several times a first
-layer's steps; the two-layer bidirectional GRU's gradient × input (autograd through both
-layers) also costs a large part of its trace. Wall clock here runs above CPU time when the
-2-core machine is shared; the lead reruns the figures on a quiet machine."""
+Second round, profiled first (each part timed as in the table above, plus torch.profiler and
+cProfile; CPU seconds, median of 7, at load 3.5-3.8, so they run high). Before it (main at 8cf87e6):
+imdb-best 0.389 s a trace, of which occlusion + removal 0.305 s: 0.171 s in the LSTM kernel
+(111,480 variant-steps in 32 calls, about 1.1 µs a variant-step, near what one core does for
+a 96-unit LSTM step) and 0.134 s around it — convergence checks (`all()` over booleans, 0.3 ms
+a call), copying every read state out of the calls' outputs into text order (`cat` + gather),
+the pooling's scatter over those rows, and a second batch (the memory bound split 1,082 variants
+into 646 + 436). bigru-2-layers 1.135 s: occlusion + removal 0.814 s (kernel 0.323 s, 274,344
+variant-steps in 106 calls; advanced indexing with 2-D indices alone cost more than 0.1 s),
+gradient × input 0.291 s (autograd records a GRU's every step on the CPU, dozens of nodes a step,
+where the LSTM's and Elman's backward passes are fused), probabilities 0.047 s, original read
+0.041 s. The default LSTM 0.216 s (occlusion + removal 0.189 s, kernel 0.099 s).
+
+What changed: the top layer's stretches go straight into the pooling's running sums and maxima
+(`Pooling.accumulator`), so nothing is kept, gathered or scattered per step and a one-layer model
+reads all its variants in one batch; the first call of a direction reads as many steps as the
+quickest variant of the direction before needed (fewer calls); convergence checked as the amax of
+the excess over the tolerance; gathers by `index_select`; a stacked layer's input built in place;
+gradient × input of a GRU through a hand-written backward pass (`direction_backward`: the gate
+derivatives for all steps at once, then one small matrix-vector product a step in NumPy; 0.29 s
+-> 0.03 s); the text's own reading shared by leave-one-out and gradient. Outputs unchanged
+within 1e-6 of classifying each variant from scratch (tests), 1e-7 of the previous code here.
+Tried and dropped: 4 or 16 steps a call instead of 8 (no gain beyond the noise), a GRU stepped in
+Python over inputs projected once (fewer kernel FLOPs, but gathering the wider rows ate the gain).
+
+What still costs (table above): the kernel's steps — about 50 a variant and direction for the
+changed state to come back within 1e-6 (a property of the trained weights), each at the price of
+one batched cell step; an LSTM's kernel is fused and near the machine's speed, so imdb-best is
+now mostly kernel. A stacked layer's input differs on the union of the layer below's forward and
+backward stretches, so the two-layer bidirectional GRU reads twice a first layer's steps in its
+second layer, and a GRU step on the CPU is a dozen separate operations; that model stays above
+0.3 s. Wall clock here runs above CPU time when the 2-core machine is shared; the lead reruns
+the figures on a quiet machine."""
 
 
 if __name__ == "__main__":

@@ -116,7 +116,10 @@ def test_removal_of_the_only_token_reads_as_unk(vocab_and_vectors):
 
 @pytest.mark.parametrize("kw", [dict(model="lstm", layers=2), dict(model="gru", bidirectional=True),
                                 dict(model="boe"), dict(model="gru", layers=2, bidirectional=True,
-                                                        pooling="final+max+mean")])
+                                                        pooling="final+max+mean"),
+                                # a GRU's gradient runs back through its hand-written backward pass
+                                dict(model="gru"), dict(model="gru", layers=2, pooling="final+max+mean"),
+                                dict(model="rnn", bidirectional=True, pooling="final+max+mean")])
 def test_gradient_times_input_matches_autograd_through_the_model(vocab_and_vectors, kw):
     vocab, vectors = vocab_and_vectors
     model = _model(vocab_and_vectors, **kw)
@@ -134,6 +137,28 @@ def test_gradient_times_input_matches_autograd_through_the_model(vocab_and_vecto
     # Each token occurs once, so its row of the table gradient is the gradient at its position.
     expected = [float(grad[i] @ vectors[i]) for i in ids]
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(layers=1), dict(layers=2, bidirectional=True, pooling="final+max+mean"),
+                                dict(layers=2, num_classes=3)])
+def test_gru_gradient_by_layers_equals_autograd(vocab_and_vectors, kw):
+    """The hand-written backward pass through each GRU layer gives autograd's gradient x input on a long text."""
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="gru", **kw)
+    ids = _ids(vocab, np.random.default_rng(12), 150)
+    for target in range(model.num_classes):
+        fast = trace_module._gradient_by_layers(model, ids, target)
+        assert fast is not None
+        with torch.enable_grad():
+            emb = model.embed(torch.as_tensor(ids)).detach().requires_grad_(True)
+            logits = model.head(model.document(emb[None], torch.tensor([len(ids)])))[0]
+            (grad,) = torch.autograd.grad(trace_module._target_logit(model, logits, target), emb)
+        expected = (grad * emb).sum(-1).detach().double().numpy()
+        np.testing.assert_allclose(fast, expected, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(gradient_input(model, ids, target), fast, rtol=0, atol=0)
+    assert trace_module._gradient_by_layers(_model(vocab_and_vectors, model="lstm"), ids, 1) is None
 
 
 def test_gradient_input_does_not_touch_parameter_gradients(vocab_and_vectors):
@@ -203,12 +228,16 @@ def _from_scratch(model, ids, unk_index, c):
     return base - _probabilities(model, list(replaced))[:, c], base - _probabilities(model, list(removed))[:, c]
 
 
-def _count_steps(model):
-    """Wrap the model's direction_run to count the variant-steps the leave-one-out reads."""
-    run, counter = model.direction_run, [0]
+def _count_steps(model, calls=False):
+    """Wrap the model's direction_run to count the variant-steps the leave-one-out reads (``calls``: list the
+    variants each call reads instead)."""
+    run, counter = model.direction_run, [] if calls else [0]
 
     def counting(x, *args, **kw):
-        counter[0] += x.shape[0] * x.shape[1]
+        if calls:
+            counter.append(x.shape[0])
+        else:
+            counter[0] += x.shape[0] * x.shape[1]
         return run(x, *args, **kw)
 
     model.direction_run = counting
@@ -277,13 +306,58 @@ def test_leave_one_out_in_several_batches_equals_one(vocab_and_vectors, monkeypa
     import rnnlab.trace as trace_module
 
     vocab, _ = vocab_and_vectors
-    model = _model(vocab_and_vectors, model="lstm", bidirectional=True, pooling="final+max+mean")
+    # two layers: the first one's stretches are kept (the second one's input), so batches are bounded
+    model = _model(vocab_and_vectors, model="lstm", bidirectional=True, layers=2, pooling="final+max+mean")
     ids = _ids(vocab, np.random.default_rng(10), 100)
+    calls = _count_steps(model, calls=True)
     one = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids).importance
+    in_one = max(calls)
+    calls.clear()
     monkeypatch.setattr(trace_module, "VARIANT_FLOATS", 1)                    # batches of 64 variants
     several = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids).importance
-    for method in ("occlusion", "removal"):
+    assert in_one >= 2 * len(ids) - 2 and max(calls) == 64                  # (removing a last token: no forward read)
+    ref_occ, ref_rem = _from_scratch(model, ids, vocab.unk_index, 1)
+    for method, ref in (("occlusion", ref_occ), ("removal", ref_rem)):
+        # each batch learns its own first read, so the variants may come back a few steps apart
         np.testing.assert_allclose(several[method], one[method], rtol=0, atol=1e-7)
+        np.testing.assert_allclose(several[method], ref, rtol=0, atol=1e-6)
+
+
+def test_one_layer_reads_every_variant_in_one_batch(vocab_and_vectors, monkeypatch):
+    """Nothing kept per step (the top layer's stretches go into the pooling's sums): no batch bound needed."""
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="gru", bidirectional=True, pooling="final+max+mean")
+    ids = _ids(vocab, np.random.default_rng(11), 100)
+    monkeypatch.setattr(trace_module, "VARIANT_FLOATS", 1)
+    calls = _count_steps(model, calls=True)
+    t = trace_ids(model, vocab, "", vocab.lookup_tokens(ids), ids)
+    assert max(calls) >= 2 * len(ids) - 2                                    # (removing a last token: no forward read)
+    ref_occ, ref_rem = _from_scratch(model, ids, vocab.unk_index, 1)
+    np.testing.assert_allclose(t.importance["occlusion"], ref_occ, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t.importance["removal"], ref_rem, rtol=0, atol=1e-6)
+
+
+def test_a_direction_reads_at_first_as_many_steps_as_the_quickest_variant_before(vocab_and_vectors):
+    import rnnlab.trace as trace_module
+
+    vocab, _ = vocab_and_vectors
+    model = _model(vocab_and_vectors, model="lstm", bidirectional=True, pooling="final+max+mean")
+    ids = _ids(vocab, np.random.default_rng(13), 120)
+    run, shapes = model.direction_run, []
+
+    def recording(x, layer, d, *args, **kw):
+        shapes.append((d, x.shape[1]))
+        return run(x, layer, d, *args, **kw)
+
+    model.direction_run = recording
+    occ = occlusion(model, ids)
+    forward = [steps for d, steps in shapes if d == 0]
+    backward = [steps for d, steps in shapes if d == 1]
+    assert set(forward) == {trace_module.CHUNK}                                # nothing learned yet
+    assert trace_module.CHUNK < backward[0] <= trace_module.FIRST_MAX and set(backward[1:]) <= {trace_module.CHUNK}
+    np.testing.assert_allclose(occ, _from_scratch(model, ids, vocab.unk_index, 1)[0], rtol=0, atol=1e-6)
 
 
 def test_leave_one_out_of_short_texts_and_the_edges(vocab_and_vectors):
@@ -345,6 +419,36 @@ def test_pool_spliced_equals_pooling_the_texts_written_out(vocab_and_vectors, po
         padded[b, :lengths[b]] = torch.cat([columns[d][b] for d in range(D)], dim=1)
     np.testing.assert_allclose(model.pool_spliced(final, top, stretches), model.pool(final, padded, lengths),
                                atol=1e-6)
+
+
+def test_pool_accumulator_sums_stretches_chunk_by_chunk_as_the_window_does(vocab_and_vectors):
+    """Chunks of each stretch (with junk steps past its end) summed into the accumulator pool as the window."""
+    torch.manual_seed(1)
+    D, H, T, C = 2, 3, 12, 3
+    model = _model(vocab_and_vectors, model="gru", bidirectional=True, pooling="final+max+mean")
+    assert _model(vocab_and_vectors, model="gru", pooling="final").pool_accumulator(4, H, torch.zeros(1)) is None
+    rng = np.random.default_rng(1)
+    B = 5
+    top, final = torch.randn(T, D * H), torch.randn(B, D * H)
+    by_window, by_sums = [], []
+    for d in range(D):
+        starts = torch.as_tensor(rng.integers(0, 4, size=B))
+        widths = torch.tensor([0, 1, 3, 4, 7])
+        resumes = starts + widths
+        window = torch.randn(int(widths.sum()), H)
+        offsets = torch.cumsum(widths, 0) - widths
+        acc = model.pool_accumulator(B, H, top)
+        for first in range(0, int(widths.max()), C):                           # one call per chunk of C steps
+            rows = (widths > first).nonzero()[:, 0]
+            out = torch.randn(len(rows), C, H) * 100                           # junk past each stretch's end
+            for a, b in enumerate(rows.tolist()):
+                got = min(C, int(widths[b]) - first)
+                out[a, :got] = window[offsets[b] + first:offsets[b] + first + got]
+            model.pool_accumulate(acc, rows, out, (widths[rows] - first).clamp(max=C))
+        by_window.append((starts, window, widths, resumes))
+        by_sums.append((starts, acc, widths, resumes))
+    np.testing.assert_allclose(model.pool_spliced(final, top, by_sums), model.pool_spliced(final, top, by_window),
+                               rtol=0, atol=1e-6)
 
 
 # -- a new pooling and a new cell, defined here only: the trace follows the model's reading API --------------

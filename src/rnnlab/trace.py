@@ -1,9 +1,9 @@
 """Per-token traces: how a model's probabilities move as it reads, and which tokens mattered.
 
 Everything here reads the model through its reading API (``embed``,
-``direction_states``, ``direction_run``, ``layer_states``, ``finals``, ``pool``,
-``pool_prefixes``, ``pool_spliced``, ``document``, ``head``, ``num_layers``,
-``num_directions``; see
+``direction_states``, ``direction_run``, ``direction_backward``, ``layer_states``,
+``finals``, ``pool``, ``pool_prefixes``, ``pool_spliced``, ``pool_accumulator``,
+``pool_accumulate``, ``document``, ``head``, ``num_layers``, ``num_directions``; see
 :mod:`rnnlab.models`), never through its modules, so a new cell or pooling gives
 the same trace as classifying each prefix. Every class has a probability; a trace
 follows one *target* class (by default ``labels[1]`` for two classes, as always,
@@ -28,10 +28,13 @@ changed at position i has the original's forward states before i and backward st
 after it, and its changed states come back onto the original's some steps later (a
 state forgets). All variants read together, in fused calls of ``CHUNK`` steps, only
 until each one's full state (h, and c for an LSTM) is within ``CONVERGED`` of the
-original's at the same place; from there the original's states are spliced in, layer
-by layer (a stacked layer's input differs only where the layer below did), and the
+original's at the same place (the first call reads as many steps as the quickest variant
+of the direction read before needed); from there the original's states are spliced in,
+layer by layer (a stacked layer's input differs only where the layer below did), and the
 pooling adds each variant's stretch to the original's prefix and suffix
-(``model.pool_spliced``). A variant whose state never comes back reads to its end.
+(``model.pool_spliced``; a pooling with an accumulator, ``model.pool_accumulator``, sums
+the top layer's stretches up as they are read instead of keeping them). A variant whose
+state never comes back reads to its end.
 Results equal classifying every variant from scratch (tests/test_trace.py).
 """
 
@@ -194,6 +197,9 @@ def _probabilities(model, ids: Sequence[np.ndarray], pad_index: int = 1, batch_s
 CONVERGED = 1e-6
 # Steps per fused-kernel call while variants converge (convergence is checked after each call).
 CHUNK = 8
+# The most steps a direction's first call reads (as many as its quickest variant needed before): bounds the
+# inputs one call gathers (variants x steps x input size).
+FIRST_MAX = 64
 # Variants per batch: at most this many states (floats) if none came back before its text's end.
 VARIANT_FLOATS = 1 << 26
 
@@ -230,68 +236,80 @@ def _as_parts(state):
 
 
 def _read_until_back(model, layer: int, d: int, source: torch.Tensor, original, outputs, n: int, lo, hi, shift,
-                     m, win_base, win_step, tol: float):
+                     m, win_base, win_step, tol: float, first: int = CHUNK, keep: bool = True, accumulator=None):
     """One direction of one layer for B variants, in its reading order: variant b reads the original's
     input before ``lo[b]``, its own stretch (rows of ``source`` from ``n + win_base[b]`` in steps of
     ``win_step[b]``) up to ``hi[b]``, then the original's from ``hi[b] + shift[b]`` on, ``m[b]`` steps in all.
     ``source``: the original's input (n, In) in text order, then the stretches; the backward direction
     (``d = 1``) reads the original's from the end.
 
-    Every variant starts from the original's state before ``lo`` and reads, ``CHUNK`` steps per fused
-    call, until its state is back on the original's (after its stretch) or its text ends. Returns
-    ``end`` (B,) and ``states``: ``outputs`` (the original's h (n, H) in text order), then the variants'
-    own h at ``[lo, end)`` (sum of end - lo, H), variant after variant, in text order (reversed for the
-    backward direction); before ``lo`` a variant's states are the original's, and from ``end`` on the
-    original's at ``+ shift``.
+    Every variant starts from the original's state before ``lo`` and reads, ``first`` steps in the first
+    fused call and ``CHUNK`` in each later one, until its state is back on the original's (after its
+    stretch) or its text ends. Returns ``end`` (B,), ``last`` (B, H): each variant's own h at its reading's
+    last step where it read to its text's end (``end == m``; elsewhere anything), and ``states``: with
+    ``keep``, ``outputs`` (the original's h (n, H) in text order), then the variants' own h at
+    ``[lo, end)`` (sum of end - lo, H), variant after variant, in text order (reversed for the backward
+    direction); else None. ``accumulator`` (the pooling's, if given) takes every chunk of own h read.
+    Before ``lo`` a variant's states are the original's, and from ``end`` on the original's at ``+ shift``.
     """
     device = source.device
-    end = lo.clone()
+    B, H = len(lo), original[0].shape[1]
+    end, last_h = lo.clone(), original[0].new_zeros(B, H)
+    limits = [tol * part.abs().clamp(min=1.0) for part in original]           # back when |mine - theirs| <= this
     rows = (lo < m).nonzero()[:, 0]                                            # variants with anything to read
     before = (lo[rows] - 1).clamp(min=0)
-    state = [torch.where((lo[rows] > 0)[:, None], part[before], part.new_zeros(())) for part in original]
-    pos, pieces, taken = lo.clone(), [], 0
-    steps = torch.arange(CHUNK, device=device)
-    chunk_of = []                                                              # per call: (B,) -> its row in pieces
+    state = [torch.where((lo[rows] > 0)[:, None], part.index_select(0, before), part.new_zeros(()))
+             for part in original]
+    pos, calls, C = lo.clone(), [], max(1, int(first))
     while len(rows):
-        p = pos[rows][:, None] + steps                                         # (A, C): positions read now
-        lo_r, hi_r, s_r = lo[rows][:, None], hi[rows][:, None], shift[rows][:, None]
-        own = n + win_base[rows][:, None] + win_step[rows][:, None] * (p - lo_r)
-        theirs = (p + s_r).clamp(max=n - 1)                                    # past the end: any row, unused
-        index = torch.where(p < hi_r, own, theirs if d == 0 else n - 1 - theirs)
-        out, last = model.direction_run(source[index], layer, d, start=_as_start(state))  # (A, C, H)
-        pieces.append(out)
-        where = torch.full_like(lo, -1)
-        where[rows] = taken + torch.arange(len(rows), device=device)
-        chunk_of.append(where)
-        taken += len(rows)
+        r_lo, r_hi, r_s, r_m, p0 = lo[rows], hi[rows], shift[rows], m[rows], pos[rows]
+        steps = torch.arange(C, device=device)
+        p = p0[:, None] + steps                                                # (A, C): positions read now
+        own = (n + win_base[rows] + win_step[rows] * (p0 - r_lo))[:, None] + win_step[rows][:, None] * steps
+        theirs = (p + r_s[:, None]).clamp(max=n - 1)                           # past the end: any row, unused
+        index = torch.where(p < r_hi[:, None], own, theirs if d == 0 else n - 1 - theirs)
+        x = source.index_select(0, index.view(-1)).view(len(rows), C, -1)     # (A, C, In); index_select: a
+        out, last = model.direction_run(x, layer, d, start=_as_start(state))  # few times faster than x[index]
         last = _as_parts(last)
-        p_end = p[:, -1]
-        done = p_end >= m[rows] - 1
-        q = (p_end + s_r[:, 0]).clamp(max=n - 1)                               # the original's same place
-        back = ~done & (p_end >= hi_r[:, 0] - 1)
-        for mine, theirs in zip(last, original):
-            theirs = theirs[q]
-            back &= ((mine - theirs).abs() <= tol * theirs.abs().clamp(min=1.0)).all(1)
-        end[rows[done]] = m[rows[done]]
+        p_end = p0 + (C - 1)
+        done = p_end >= r_m - 1                                                # read to the text's end
+        inside = None                                                          # steps before the end, where not all
+        if bool(done.any()):
+            k = done.nonzero()[:, 0]
+            last_h[rows[k]] = out[k, r_m[k] - 1 - p0[k]]
+            inside = (r_m - p0).clamp(max=C)
+        if keep:
+            calls.append((rows, p0, out))
+        if accumulator is not None:
+            model.pool_accumulate(accumulator, rows, out, inside)
+        q = (p_end + r_s).clamp(max=n - 1)                                     # the original's same place
+        back = ~done & (p_end >= r_hi - 1)
+        for mine, theirs, limit in zip(last, original, limits):
+            # (amax of the excess: a few times faster than comparing and calling all())
+            back &= (mine - theirs.index_select(0, q)).abs_().sub_(limit.index_select(0, q)).amax(1) <= 0
+        end[rows[done]] = r_m[done]
         end[rows[back]] = p_end[back] + 1
         pos[rows] = p_end + 1
-        going = ~(done | back)
-        rows, state = rows[going], [part[going] for part in last]
-    # gather each variant's states at [lo, end) out of the calls' outputs, in text order
+        going = (~(done | back)).nonzero()[:, 0]
+        rows, state, C = rows[going], [part.index_select(0, going) for part in last], CHUNK
+    if not keep:
+        return end, last_h, None
+    # each variant's states at [lo, end), copied out of the calls' outputs, in text order
     widths = end - lo
-    H = original[0].shape[1]
-    if not pieces:
-        return end, outputs
-    read = torch.cat(pieces).view(-1, H)                                       # (calls' rows * C, H)
-    table = torch.stack(chunk_of, 1)                                           # (B, calls)
-    variant = torch.repeat_interleave(torch.arange(len(lo), device=device), widths)
-    slot = torch.arange(len(variant), device=device) - (torch.cumsum(widths, 0) - widths)[variant]
-    if d:
-        slot = widths[variant] - 1 - slot                                      # reading order -> text order
-    states = torch.empty(n + len(variant), H, dtype=read.dtype, device=device)
+    offsets = torch.cumsum(widths, 0) - widths
+    states = torch.empty(n + int(widths.sum()), H, dtype=outputs.dtype, device=device)
     states[:n] = outputs                                                       # the original's, text order
-    torch.index_select(read, 0, table[variant, slot // CHUNK] * CHUNK + slot % CHUNK, out=states[n:])
-    return end, states
+    for rows, p0, out in calls:
+        rel = p0[:, None] - lo[rows][:, None] + torch.arange(out.shape[1], device=device)   # (A, C): reading order
+        w = widths[rows][:, None]
+        dest = (n + offsets[rows][:, None] + (rel if d == 0 else w - 1 - rel)).view(-1)
+        flat = out.reshape(-1, H)
+        ok = (rel < w).view(-1)
+        if not bool(ok.all()):                                                 # steps past a variant's end
+            keep_rows = ok.nonzero()[:, 0]
+            dest, flat = dest.index_select(0, keep_rows), flat.index_select(0, keep_rows)
+        states.index_copy_(0, dest, flat)
+    return end, last_h, states
 
 
 def _spliced_at(states: torch.Tensor, n: int, stretch, rows, t):
@@ -303,7 +321,7 @@ def _spliced_at(states: torch.Tensor, n: int, stretch, rows, t):
     s, w, r = starts[rows], widths[rows], resumes[rows]
     index = torch.where(t < s, t, torch.where(t < s + w, n + offsets[rows] + t - s,
                                               (t - s - w + r).clamp(max=n - 1)))
-    return states[index]
+    return states.index_select(0, index)
 
 
 @torch.no_grad()
@@ -330,27 +348,42 @@ def _variant_probabilities(model, original: _Original, starts, middles: list[np.
     window = model.embed(torch.as_tensor(flat, device=device))                 # (sum of widths, E)
     B = len(lo)
     everyone = torch.arange(B, device=device)
+    H = original.outputs[0][0].shape[1]
+    learned = {}                                                               # (layer, d) -> first call's steps
     finals = []
     for layer in range(model.num_layers):
+        last_layer = layer == model.num_layers - 1
+        pooled = last_layer and model.pool_uses_outputs
         offsets = torch.cumsum(widths, 0) - widths
-        source = torch.cat([original.inputs[layer], window])                  # (n + sum of widths, In)
+        if layer == 0:
+            source = torch.cat([original.inputs[0], window])                  # (n + sum of widths, E)
         stretches, states = [], []                                             # per direction, text order
         for d in range(model.num_directions):
             if d == 0:
                 r_lo, r_hi, base, step = lo, hi, offsets, torch.ones_like(lo)
             else:   # read from the end: the stretch comes reversed
                 r_lo, r_hi, base, step = m - hi, m - lo, offsets + widths - 1, -torch.ones_like(lo)
-            end, h = _read_until_back(model, layer, d, source, original.states[layer][d],
-                                      original.outputs[layer][d], n, r_lo, r_hi, shift, m, base, step, tol)
+            # the top layer's stretches go straight into the pooling's accumulator where it has one; the
+            # layers below keep theirs (the next layer's input), and so does a pooling without one
+            acc = _pool_accumulator(model, B, H, original.top) if pooled else None
+            keep = not last_layer or (pooled and acc is None)
+            first = learned.get((layer, d), learned.get((layer, 0), CHUNK))
+            end, last_h, h = _read_until_back(model, layer, d, source, original.states[layer][d],
+                                              original.outputs[layer][d], n, r_lo, r_hi, shift, m, base, step,
+                                              tol, first, keep, acc)
+            # no variant came back in fewer steps than the quickest one here: read that many at once next time
+            came_back = end < m
+            if bool(came_back.any()):
+                learned[(layer, d)] = min(FIRST_MAX, max(CHUNK, int((end - r_lo)[came_back].min())))
             start = r_lo if d == 0 else m - end                                # the stretch in text order
-            stretches.append((start, h[n:], end - r_lo, start + end - r_lo + shift))
-            states.append(h)                                                   # (n + own, H)
-            t = m - 1 if d == 0 else torch.zeros_like(m)                       # forward ends last, backward first
-            finals.append(_spliced_at(states[-1], n, stretches[-1], everyone, t))
-        last = layer == model.num_layers - 1
-        if last and not model.pool_uses_outputs:
+            stretch = (start, h[n:] if keep else acc, end - r_lo, start + end - r_lo + shift)
+            stretches.append(stretch)
+            states.append(h)                                                   # (n + own, H) or None
+            finals.append(_final(original.outputs[layer][d], n, stretch, end == m, last_h,
+                                 m - 1 if d == 0 else torch.zeros_like(m)))    # forward ends last, backward first
+        if last_layer and not pooled:
             break
-        if last:
+        if last_layer:
             doc = model.pool_spliced(torch.cat(finals, 1), original.top, stretches)   # (B, doc_dim)
             return _class_probs(model, model.head(doc)).double().cpu().numpy()
         # the next layer's input differs from the original's on the union of the directions' stretches
@@ -359,9 +392,28 @@ def _variant_probabilities(model, original: _Original, starts, middles: list[np.
         widths = hi - lo
         rows = torch.repeat_interleave(everyone, widths)
         t = lo[rows] + torch.arange(len(rows), device=device) - (torch.cumsum(widths, 0) - widths)[rows]
-        window = torch.cat([_spliced_at(h, n, s, rows, t) for h, s in zip(states, stretches)], dim=1)  # (., D*H)
+        # the next layer's source: the original's input (n, D*H), then each variant's differing stretch
+        source = torch.empty(n + len(rows), original.top.shape[1], dtype=original.top.dtype, device=device)
+        source[:n] = original.inputs[layer + 1]
+        for d, (h, stretch) in enumerate(zip(states, stretches)):
+            source[n:, d * H:(d + 1) * H] = _spliced_at(h, n, stretch, rows, t)
     doc = model.pool(torch.cat(finals, 1), None, m)                            # final states only
     return _class_probs(model, model.head(doc)).double().cpu().numpy()
+
+
+def _pool_accumulator(model, B: int, H: int, like: torch.Tensor):
+    """The model's pooling accumulator for B stretches of H columns, or None (a model without the method too)."""
+    make = getattr(model, "pool_accumulator", None)
+    return None if make is None else make(B, H, like)
+
+
+def _final(outputs: torch.Tensor, n: int, stretch, read_to_end, last_h: torch.Tensor, t: torch.Tensor):
+    """A direction's h at its reading's last step, text position ``t`` (B,): the variant's own (``last_h``) where
+    it read to its text's end itself, else the original's at the same place (``outputs`` (n, H), text order)."""
+    starts, _, widths, resumes = stretch
+    own = read_to_end & (widths > 0)
+    place = torch.where(t < starts, t, (t - starts - widths + resumes).clamp(min=0, max=n - 1))
+    return torch.where(own[:, None], last_h, outputs.index_select(0, place))
 
 
 def _target(model, base: np.ndarray, target: int | None) -> int:
@@ -386,8 +438,11 @@ def _leave_one_out(model, ids: np.ndarray, methods: Sequence[str], unk_index: in
         unk, empty = np.asarray([unk_index], dtype=np.int64), np.zeros(0, dtype=np.int64)
         middles = [unk if m == "occlusion" else empty for m in spliced for _ in range(n)]
         starts = np.tile(np.arange(n), len(spliced))                   # variant = ids[:i] + middle + ids[i+1:]
-        # a variant whose state never comes back keeps all its states: bound what one batch may hold
-        group = max(64, VARIANT_FLOATS // (n * original.top.shape[1] * model.num_layers))
+        # a variant whose state never comes back keeps all its states (below the top layer, and in the top
+        # one where the pooling cannot sum them up as they come): bound what one batch may hold
+        kept = model.num_layers - 1 + int(model.pool_uses_outputs and _pool_accumulator(
+            model, 0, original.top.shape[1], original.top) is None)
+        group = max(64, VARIANT_FLOATS // (n * original.top.shape[1] * kept)) if kept else len(starts)
         probs = np.concatenate([_variant_probabilities(model, original, starts[lo:lo + group],
                                                        middles[lo:lo + group], starts[lo:lo + group] + 1)[:, c]
                                 for lo in range(0, len(starts), group)])
@@ -429,12 +484,21 @@ def removal(model, ids: np.ndarray, pad_index: int = 1, base: np.ndarray | None 
                           states)["removal"]
 
 
-def gradient_input(model, ids: np.ndarray, target: int | None = None) -> np.ndarray:
+def gradient_input(model, ids: np.ndarray, target: int | None = None, states=None) -> np.ndarray:
     """Gradient of class ``target``'s logit (two classes: the one logit, towards labels[1]) with respect
-    to each token's embedding, dotted with that embedding."""
+    to each token's embedding, dotted with that embedding.
+
+    ``states``: the text's original reading (``_Original``), shared with the leave-one-out methods. Where
+    the model has a hand-written backward pass for every layer (``model.direction_backward``) the gradient
+    runs back through the layers from it; otherwise through autograd.
+    """
     was_training = model.training
     model.eval()
     try:
+        if len(ids) and getattr(model, "num_layers", 0) > 0:
+            found = _gradient_by_layers(model, np.asarray(ids, dtype=np.int64), target, states)
+            if found is not None:
+                return found
         with torch.enable_grad():
             ids_t = torch.as_tensor(np.asarray(ids, dtype=np.int64), device=_device(model))
             emb = model.embed(ids_t).detach().requires_grad_(True)              # (T, E)
@@ -445,6 +509,47 @@ def gradient_input(model, ids: np.ndarray, target: int | None = None) -> np.ndar
         return (grad * emb).sum(-1).detach().double().cpu().numpy()             # (T,)
     finally:
         model.train(was_training)
+
+
+def _gradient_by_layers(model, ids: np.ndarray, target: int | None, states=None) -> np.ndarray | None:
+    """Gradient × input through each layer's hand-written backward pass (None if a layer has none): the head
+    and the pooling by autograd, then layer by layer down, each direction on the original's states."""
+    if getattr(model, "direction_backward", None) is None:
+        return None
+    if not isinstance(states, _Original):                  # ask with one step before reading the whole text
+        with torch.no_grad():
+            x = model.embed(torch.as_tensor(ids[:1], device=_device(model)))
+            h = model.direction_states(x[None], 0, 0)[0]
+        if model.direction_backward(x, 0, 0, h, torch.zeros_like(h)) is None:
+            return None
+    original = states if isinstance(states, _Original) else _Original(model, ids)
+    L, D, n = model.num_layers, model.num_directions, original.n
+    with torch.enable_grad():
+        top = original.top.detach().clone().requires_grad_(True)                     # (T, D*H)
+        ends = [original.states[layer][d][0][-1] for layer in range(L) for d in range(D)]   # as h_n
+        final = torch.cat(ends).detach()[None].requires_grad_(True)                  # (1, L*D*H)
+        lengths = torch.tensor([n], device=top.device)
+        logits = model.head(model.pool(final, top[None], lengths))[0]
+        if target is None:
+            target = 1 if logits.dim() == 0 else int(logits.argmax())
+        d_top, d_final = torch.autograd.grad(_target_logit(model, logits, target), (top, final),
+                                             allow_unused=True)
+    H = original.outputs[0][0].shape[1]
+    d_out = (torch.zeros_like(top) if d_top is None else d_top).double()             # (T, D*H), text order
+    d_final = (torch.zeros_like(final) if d_final is None else d_final)[0].double().view(L, D, H)
+    for layer in reversed(range(L)):
+        d_in = 0.0
+        for d in range(D):
+            g = d_out[:, d * H:(d + 1) * H]
+            g = (g if d == 0 else g.flip(0)).clone()                                 # reading order
+            g[-1] += d_final[layer, d]
+            x = original.inputs[layer]
+            got = model.direction_backward(x if d == 0 else x.flip(0), layer, d, original.states[layer][d][0], g)
+            if got is None:
+                return None
+            d_in = d_in + (got if d == 0 else got.flip(0))                           # text order
+        d_out = d_in                                                                 # the layer below's outputs
+    return (d_out * original.inputs[0].double()).sum(-1).cpu().numpy()               # (T,)
 
 
 def _read(model, vocab, ids: np.ndarray, methods: Sequence[str], target: int | None):
@@ -459,10 +564,13 @@ def _read(model, vocab, ids: np.ndarray, methods: Sequence[str], target: int | N
     importance: dict[str, list[float]] = {m: [] for m in methods}
     if not len(ids):
         return base, target, running, importance
+    # the text's own reading, once, for every method of a recurrent model
+    original = _Original(model, ids) if getattr(model, "num_layers", 0) > 0 and methods else None
     # occlusion and removal: every variant of both in one batch
-    values = _leave_one_out(model, ids, [m for m in methods if m != "gradient_input"], unk, pad, base, target)
+    values = _leave_one_out(model, ids, [m for m in methods if m != "gradient_input"], unk, pad, base, target,
+                            original)
     for method in methods:
-        found = values[method] if method in values else gradient_input(model, ids, target)
+        found = values[method] if method in values else gradient_input(model, ids, target, original)
         importance[method] = [float(v) for v in found]
     return base, target, running, importance
 

@@ -61,6 +61,17 @@ class Pooling:
             out.append(self(final[lo:lo + 64], torch.cat(columns, dim=2), lengths[lo:lo + 64]))
         return torch.cat(out)
 
+    def accumulator(self, B: int, H: int, like: torch.Tensor):
+        """Something :meth:`spliced` takes in place of one direction's ``window``: B stretches' outputs (H
+        columns each) summed up chunk by chunk with :meth:`accumulate`, so that a reader need not keep
+        them. None (the default): the pooling needs the outputs themselves, in order."""
+        return None
+
+    def accumulate(self, acc, rows: torch.Tensor, out: torch.Tensor, inside: torch.Tensor | None = None) -> None:
+        """Add a chunk of outputs (A, C, H) to stretches ``rows`` (A,) of ``acc``; ``inside`` (A,): only each
+        row's first ``inside[a]`` steps belong to its stretch (None: all C)."""
+        raise NotImplementedError
+
     def prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """(B, T, L*H) states of every layer after each step and (B, T, H) top outputs -> (B, T, doc_dim)."""
         B, T = finals.shape[:2]
@@ -89,6 +100,14 @@ class FinalPooling(Pooling):
         return finals
 
 
+class StretchSums:
+    """The sum (float64) and the maximum of each of B stretches' outputs, (B, H) each (empty: 0 and -inf)."""
+
+    def __init__(self, B: int, H: int, like: torch.Tensor):
+        self.sum = like.new_zeros(B, H, dtype=torch.float64)
+        self.max = like.new_full((B, H), float("-inf"))
+
+
 class FinalMaxMeanPooling(Pooling):
     """Final states, plus the maximum and the mean over time of the top layer's outputs."""
 
@@ -107,11 +126,26 @@ class FinalMaxMeanPooling(Pooling):
         maxed = (top + torch.log(keep)[:, :, None]).max(1).values              # (B, D*H)
         return torch.cat([final, maxed, mean], dim=1)
 
+    def accumulator(self, B, H, like):
+        return StretchSums(B, H, like)
+
+    def accumulate(self, acc, rows, out, inside=None):
+        total, maxed = out.sum(1), out.amax(1)                                  # (A, H)
+        short = None if inside is None else (inside < out.shape[1]).nonzero()[:, 0]
+        if short is not None and len(short):                                    # rows whose stretch ends inside
+            part = out.index_select(0, short)
+            past = (torch.arange(out.shape[1], device=out.device)[None, :] >= inside[short, None])[:, :, None]
+            total[short] = part.masked_fill(past, 0.0).sum(1)
+            maxed[short] = part.masked_fill(past, float("-inf")).amax(1)
+        acc.sum.index_add_(0, rows, total.double())
+        acc.max.index_copy_(0, rows, torch.maximum(acc.max.index_select(0, rows), maxed))
+
     def spliced(self, final, top, stretches):
         # per direction: sums and maxima of every prefix and suffix of ``top`` once; each stretch's in one pass
+        # (or from its accumulator)
         maxima, means = [], []
         for d, (starts, window, widths, resumes) in enumerate(stretches):
-            T, H = top.shape[0], window.shape[1]
+            T, H = top.shape[0], top.shape[1] // len(stretches)
             part = top[:, d * H:(d + 1) * H]                                    # (T, H)
             low = part.new_full((1, H), float("-inf"))
             zero = part.new_zeros(1, H, dtype=torch.float64)
@@ -119,11 +153,16 @@ class FinalMaxMeanPooling(Pooling):
             suffix_sum = torch.cat([part.double().flip(0).cumsum(0).flip(0), zero])  # sum of part[j:]
             prefix_max = torch.cat([low, torch.cummax(part, 0).values])         # max of part[:j]
             suffix_max = torch.cat([torch.cummax(part.flip(0), 0).values.flip(0), low])  # max of part[j:]
-            text = torch.repeat_interleave(torch.arange(len(starts), device=top.device), widths)  # row -> text
-            inside = part.new_zeros(len(starts), H).index_add_(0, text, window)  # (B, H): each stretch's sum
-            total = prefix_sum[starts] + suffix_sum[resumes] + inside.double()
             maxed = torch.maximum(prefix_max[starts], suffix_max[resumes])
-            maxima.append(maxed.scatter_reduce_(0, text[:, None].expand(-1, H), window, "amax"))  # (B, H)
+            if isinstance(window, StretchSums):
+                inside = window.sum                                             # (B, H), float64
+                maxed = torch.maximum(maxed, window.max)
+            else:
+                text = torch.repeat_interleave(torch.arange(len(starts), device=top.device), widths)  # row -> text
+                inside = part.new_zeros(len(starts), H).index_add_(0, text, window).double()  # each stretch's sum
+                maxed = maxed.scatter_reduce_(0, text[:, None].expand(-1, H), window, "amax")
+            total = prefix_sum[starts] + suffix_sum[resumes] + inside
+            maxima.append(maxed)                                                # (B, H)
             means.append((total / (starts + widths + T - resumes)[:, None].double()).to(top.dtype))
         return torch.cat([final] + maxima + means, dim=1)
 
@@ -143,4 +182,4 @@ def pooler(name: str) -> Pooling:
         raise ValueError(f"unknown pooling {name!r}; choose one of {', '.join(POOLERS)}") from None
 
 
-__all__ = ["Pooling", "FinalPooling", "FinalMaxMeanPooling", "POOLERS", "pooler"]
+__all__ = ["Pooling", "StretchSums", "FinalPooling", "FinalMaxMeanPooling", "POOLERS", "pooler"]

@@ -8,6 +8,7 @@ same probabilities as each text run alone.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -110,7 +111,8 @@ class RecurrentClassifier(nn.Module):
 
     The reading API (what :mod:`rnnlab.trace` uses; ``forward`` goes through it too):
     :meth:`embed`, :meth:`direction_states`, :meth:`direction_run`, :meth:`layer_states`, :meth:`finals`,
-    :meth:`pool`, :meth:`pool_spliced`, :meth:`document`, :meth:`head`, :attr:`num_layers`,
+    :meth:`direction_backward`, :meth:`pool`, :meth:`pool_spliced` (with :meth:`pool_accumulator`,
+    :meth:`pool_accumulate`), :meth:`document`, :meth:`head`, :attr:`num_layers`,
     :attr:`num_directions`. A new cell overrides
     :meth:`direction_states` (and sets ``packed_reference = False``); a new pooling is a
     :class:`~rnnlab.models.pooling.Pooling` put in ``self.pooler``.
@@ -195,6 +197,39 @@ class RecurrentClassifier(nn.Module):
             return out, (out[:, -1] if c is None else (out[:, -1], c[:, -1]))
         out, _, last = self._direction(x, layer, direction, start, False)
         return out, last
+
+    def direction_backward(self, x: torch.Tensor, layer: int, direction: int, states: torch.Tensor,
+                           grad: torch.Tensor) -> torch.Tensor | None:
+        """For gradients without autograd: one direction of one layer read over ``x`` (T, In) in the order
+        given, from zeros, with ``states`` (T, H) its h after every step and ``grad`` (T, H) the gradient of
+        some value with respect to each h (directly, not through later steps) -> that value's gradient with
+        respect to ``x`` (T, In), through every step, in float64. None where the cell has no hand-written
+        backward pass here (a GRU has one: autograd records each of its steps on the CPU, a few dozen nodes
+        per step; an LSTM's and an Elman layer's backward passes are fused already), so a reader uses autograd.
+        """
+        if self.cell != "gru" or type(self).direction_states is not RecurrentClassifier.direction_states:
+            return None
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        w_ih, w_hh, b_ih, b_hh = (getattr(self.rnn, f"{name}{suffix}").detach().double()
+                                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        T, H = states.shape
+        x, h, g = x.double(), states.double(), grad.double()
+        h_prev = torch.cat([h.new_zeros(1, H), h[:-1]])                              # (T, H)
+        gx, gh = x @ w_ih.T + b_ih, h_prev @ w_hh.T + b_hh                           # (T, 3H): reset, update, new
+        r, z = torch.sigmoid(gx[:, :H] + gh[:, :H]), torch.sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+        n = torch.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])                           # h = (1 - z) n + z h_prev
+        d_new = (1 - z) * (1 - n * n)                                                # dh / d(new's pre-activation)
+        d_gates = torch.cat([d_new * gh[:, 2 * H:] * r * (1 - r),                    # dh / d(reset's)
+                             (h_prev - n) * z * (1 - z), d_new], dim=1)              # dh / d(update's), d(new's)
+        d_hidden = torch.cat([d_gates[:, :2 * H], d_new * r], dim=1)                 # dh / d(h_prev @ w_hh.T)
+        # the one sequential part, dvalue/dh_{t-1} from dvalue/dh_t, in NumPy: a few microseconds a step,
+        # where torch's per-call cost is several times that
+        total = g.cpu().numpy().copy()                                               # dvalue / dh_t, through all
+        gates, keep, w = d_hidden.cpu().numpy(), z.cpu().numpy(), w_hh.cpu().numpy()   # (T, 3H), (T, H), (3H, H)
+        for t in range(T - 1, 0, -1):
+            total[t - 1] += keep[t] * total[t] + (np.tile(total[t], 3) * gates[t]) @ w
+        total = torch.from_numpy(total).to(g.device)
+        return (total.repeat(1, 3) * d_gates) @ w_ih                                 # (T, In)
 
     def _direction(self, x, layer, direction, start, cells):
         """(states (B, T, H), cell states (B, T, H) or None, state after the last step) of one direction."""
@@ -286,6 +321,16 @@ class RecurrentClassifier(nn.Module):
         :meth:`rnnlab.models.pooling.Pooling.spliced`). ``final`` (B, L*D*H) as in :meth:`pool`; the same
         document embeddings (B, doc_dim) as :meth:`pool` on the texts written out."""
         return self.pooler.spliced(final, top, stretches)
+
+    def pool_accumulator(self, B: int, H: int, like: torch.Tensor):
+        """What :meth:`pool_spliced` takes in place of a direction's window when the pooling can sum B stretches
+        up chunk by chunk (:meth:`pool_accumulate`), or None: pass the window (see
+        :meth:`rnnlab.models.pooling.Pooling.accumulator`)."""
+        return self.pooler.accumulator(B, H, like)
+
+    def pool_accumulate(self, acc, rows: torch.Tensor, out: torch.Tensor, inside: torch.Tensor | None = None):
+        """Add a chunk of stretch outputs (A, C, H) of stretches ``rows`` to ``acc`` (``inside``: steps that count)."""
+        self.pooler.accumulate(acc, rows, out, inside)
 
     def pool_prefixes(self, finals: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         """Unidirectional: every layer's state after each step (B, T, L*H) and the top layer's outputs
