@@ -188,8 +188,11 @@ def test_ctrl_c_in_a_terminal_stops_parent_and_workers(tmp_path):
         print("finished", flush=True)
     """))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    # Ctrl-C's default action, as in a terminal's foreground job: a suite started in the background
+    # by a non-interactive shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
+                            text=True, env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     workers = [int(p) for p in proc.stdout.readline().split()]
     assert len(workers) == 2
     os.killpg(proc.pid, signal.SIGINT)
