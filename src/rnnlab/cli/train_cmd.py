@@ -303,8 +303,6 @@ def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, we
     """Numbers finite and in range, known device and choices, distinct labels: one line naming the option."""
     import math
 
-    from rnnlab.config import TRAIN_METRICS
-
     from rnnlab.errors import RnnlabError
 
     def bad(option, message):  # one line on stderr and exit 1 (rnnlab.cli.main), not a usage panel
@@ -321,8 +319,10 @@ def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, we
     for option, value in (("--dropout", dropout), ("--weight-decay", weight_decay), ("--clip-grad", clip_grad)):
         if value is not None and not math.isfinite(value):
             bad(option, f"must be a finite number, got {value}")
-    if train_metrics not in TRAIN_METRICS:
-        bad("--train-metrics", f"unknown train_metrics {train_metrics!r}; choose one of {', '.join(TRAIN_METRICS)}")
+    try:  # the config's own check and message, as one line naming the option
+        TrainConfig(train_metrics=train_metrics)
+    except ValueError as exc:
+        bad("--train-metrics", str(exc))
     if weight_decay < 0:
         bad("--weight-decay", f"must be >= 0, got {weight_decay}")
     if clip_grad is not None and clip_grad <= 0:

@@ -106,6 +106,13 @@ def _step_states(cell: str, x: torch.Tensor, weights, start, want_cells: bool):
     return torch.stack(hs, 1), None
 
 
+def _reversal(lengths: torch.Tensor, T: int) -> torch.Tensor:
+    """(B, T) index reading each text backwards within its length: position t holds step length-1-t;
+    positions past a length hold 0 (anything: padding stays at the end)."""
+    steps = torch.arange(T, device=lengths.device)
+    return (lengths[:, None] - 1 - steps[None, :]).clamp(min=0)
+
+
 class RecurrentClassifier(nn.Module):
     """Embedding -> recurrent layers -> pooling (:mod:`rnnlab.models.pooling`) -> ReLU layer -> output.
 
@@ -280,8 +287,7 @@ class RecurrentClassifier(nn.Module):
         B, T, _ = x.shape
         rnn = self.rnn
         lengths = lengths.to(x.device)
-        steps = torch.arange(T, device=x.device)
-        rev = (lengths[:, None] - 1 - steps[None, :]).clamp(min=0)                 # (B, T): reversal within length
+        rev = _reversal(lengths, T)                                                # (B, T)
         states = []
         for layer in range(self.num_layers):
             outs = []
@@ -368,7 +374,7 @@ class RecurrentClassifier(nn.Module):
             if direction == 0:
                 x = embedded if embedded is not None else self.embed(ids)
             else:
-                rev = (last[:, None] - steps[None, :]).clamp(min=0)                 # (B, T)
+                rev = _reversal(lengths, T)                                         # (B, T)
                 if embedded is not None:
                     x = embedded.gather(1, rev[:, :, None].expand(-1, -1, embedded.shape[2]))
                 else:
