@@ -71,6 +71,7 @@ def run_seed(preset: str, seed: int, runs: Path, src: Path | None) -> dict:
             "epochs": len(rows) - 1, "pass_seconds": [r["train_seconds"] for r in rows[1:]],
             "best_epoch": best["epoch"], "valid_loss": round(best["valid"]["loss"], 4),
             "test_acc": meta["test"]["acc"], "train_metrics": meta.get("train_metrics", "full"),
+            "precision": meta.get("precision", "float32"),
             "measured": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -90,14 +91,14 @@ def render(results: dict, preset: str) -> str:
     for label, entry in results["labels"].items():
         lines += [f"## {label}: {entry['code']}", "",
                   "| seed | train s | wall s | CPU s (user + system) | load start / end | epochs | s per training pass "
-                  "| train columns | kept epoch | valid loss | test acc | measured |",
-                  "|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|"]
+                  "| train columns | precision | kept epoch | valid loss | test acc | measured |",
+                  "|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|---|"]
         for r in entry["runs"]:
             passes = ", ".join(f"{s:.0f}" for s in r["pass_seconds"])
             lines.append(f"| {r['seed']} | {r['train_seconds']:.0f} | {r['wall']:.0f} | "
                          f"{r['user'] + r['system']:.0f} ({r['user']:.0f} + {r['system']:.0f}) | "
                          f"{r['load_start']:.2f} / {r['load_end']:.2f} | {r['epochs']} | {passes} | "
-                         f"{r['train_metrics']} | {r['best_epoch']} | {r['valid_loss']:.4f} | "
+                         f"{r['train_metrics']} | {r.get('precision', 'float32')} | {r['best_epoch']} | {r['valid_loss']:.4f} | "
                          f"{100 * r['test_acc']:.2f}% | {r['measured']} |")
         secs, accs = [r["train_seconds"] for r in entry["runs"]], [r["test_acc"] for r in entry["runs"]]
         (ms, ss), (ma, sa) = mean_std(secs), mean_std(accs)

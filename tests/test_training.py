@@ -175,3 +175,68 @@ def test_running_train_metrics_train_the_same_weights_as_full_passes(small_tsv):
     assert full_valid == running_valid
     for name in full:
         assert torch.equal(full[name], running[name]), name
+
+
+def test_resolve_precision_auto_follows_the_cpu_and_cuda_keeps_float16(monkeypatch):
+    from rnnlab import training
+    from rnnlab.training import resolve_precision
+
+    for has, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(training, "cpu_has_bfloat16", lambda has=has: has)
+        assert resolve_precision("auto") == expected
+        assert resolve_precision("float32") == "float32" and resolve_precision("bfloat16") == "bfloat16"
+        assert resolve_precision("auto", "cuda") == "float16"
+    with pytest.raises(ValueError, match="unknown precision 'half'; choose one of float32, bfloat16, auto"):
+        resolve_precision("half")
+    with pytest.raises(ValueError, match="unknown precision 'half'"):
+        TrainConfig(precision="half")
+
+
+@pytest.mark.parametrize("name,extra", [("lstm", {"bidirectional": True, "pooling": "final+max+mean"}),
+                                        ("gru", {"layers": 2}), ("rnn", {}), ("boe", {})])
+def test_bfloat16_training_passes_compute_in_bfloat16_and_evaluation_in_float32(small_tsv, name, extra):
+    """precision="bfloat16": the training pass's products run in bfloat16 (autocast), the weights and
+    their updates stay float32, and evaluation computes in float32 as before."""
+    from rnnlab.data.batching import make_loader
+    from rnnlab.models import build_model
+    from rnnlab.training import evaluate, train_epoch
+
+    prepared = _small_prepared(small_tsv)
+    config = ModelConfig(model=name, recurrent_dim=8, hidden_dim=4, vocab_size=len(prepared.vocab),
+                         freeze_embeddings=False, **extra)
+    torch.manual_seed(0)
+    model = build_model(config, prepared.vocab, prepared.embeddings)
+    seen = []
+    model.output.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    loader = make_loader(prepared.train, "boe" if name == "boe" else "recurrent", 16, shuffle=False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train_epoch(model, loader, torch.optim.Adam(model.parameters(), lr=0.01), precision="bfloat16")
+    assert seen and set(seen) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 and bool(torch.isfinite(p).all()) for p in model.parameters())
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+    seen.clear()
+    m = evaluate(model, loader)
+    assert set(seen) == {torch.float32} and m["loss"] == m["loss"]
+    seen.clear()
+    train_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.0))  # the default: float32
+    assert set(seen) == {torch.float32}
+
+
+def test_fit_in_bfloat16_says_so_and_is_deterministic(small_tsv):
+    tr, va = split_validation(read_tsv(small_tsv), 0.25, seed=1)
+    results = []
+    for precision in ("bfloat16", "bfloat16", "float32"):
+        lines: list[str] = []
+        model, history, _ = fit(tr, va, model_config=ModelConfig(model="lstm", recurrent_dim=8, hidden_dim=4,
+                                                                 bidirectional=True, pooling="final+max+mean"),
+                                train_config=TrainConfig(optimizer="adam", lr=0.01, epochs=2, batch_size=16,
+                                                         max_length=60, precision=precision),
+                                log=lines.append, progress=False)
+        said = any(l.startswith("model: lstm") and l.endswith("; training passes in bfloat16 mixed precision")
+                   for l in lines)
+        assert said == (precision == "bfloat16")
+        assert len(history) == 3 and all(r["valid"]["loss"] == r["valid"]["loss"] for r in history)
+        results.append(model.state_dict())
+    (a, b, f32) = results
+    assert all(torch.equal(a[k], b[k]) for k in a)               # the same seed, the same weights
+    assert any(not torch.equal(a[k], f32[k]) for k in a)         # and not float32's

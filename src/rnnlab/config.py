@@ -15,6 +15,7 @@ OPTIMIZERS = ("sgd", "adam")
 POOLINGS = ("final", "final+max+mean")
 LR_SCHEDULES = ("constant", "linear")
 TRAIN_METRICS = ("full", "running")   # how the epoch table's train columns are measured
+PRECISIONS = ("float32", "bfloat16", "auto")  # the CPU training passes' arithmetic (see rnnlab.training)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class TrainConfig:
     patience: int | None = None      # stop after this many epochs without a better validation loss
     lr_schedule: str = "constant"    # "linear": decay the learning rate linearly to 0 over the epochs
     train_metrics: str = "full"      # "running": train columns from the training passes, no extra pass
+    precision: str = "float32"       # CPU training passes: "bfloat16" mixed precision, or "auto" where the CPU has it
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -89,6 +91,8 @@ class TrainConfig:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
         if self.train_metrics not in TRAIN_METRICS:
             raise ValueError(f"unknown train_metrics {self.train_metrics!r}; choose one of {', '.join(TRAIN_METRICS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         if self.lr <= 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         if self.max_length is not None and self.max_length < 1:

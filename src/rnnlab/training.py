@@ -26,7 +26,7 @@ import torch
 
 from rnnlab import checkpoint as ckpt
 from rnnlab import distributed
-from rnnlab.config import TRAIN_METRICS, ModelConfig, TrainConfig, replace
+from rnnlab.config import PRECISIONS, TRAIN_METRICS, ModelConfig, TrainConfig, replace
 from rnnlab.data.batching import EncodedDataset, family_of, make_loader
 from rnnlab.data.pipeline import TextPipeline
 from rnnlab.data.readers import Examples, as_examples
@@ -170,12 +170,14 @@ def test(model, dataloader: Iterable) -> dict[str, float]:
 
 def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None = None,
                 device: str | torch.device = "cpu", progress: Callable[[int], None] | None = None,
-                on_step: Callable[[], None] | None = None, scaler=None, tally: "RunningMetrics | None" = None) -> int:
+                on_step: Callable[[], None] | None = None, scaler=None, tally: "RunningMetrics | None" = None,
+                precision: str = "float32") -> int:
     """One pass of updates; returns the number of examples seen.
 
     On CUDA the forward pass runs under float16 autocast with ``scaler`` (a
-    ``torch.amp.GradScaler``, made here when not given) scaling the loss. ``tally``
-    (a :class:`RunningMetrics`) collects each batch's loss and predictions as trained.
+    ``torch.amp.GradScaler``, made here when not given) scaling the loss. On the CPU
+    ``precision="bfloat16"`` runs it under bfloat16 autocast (see :func:`resolve_precision`).
+    ``tally`` (a :class:`RunningMetrics`) collects each batch's loss and predictions as trained.
     """
     model.train()
     loss_fn = _loss_fn(model)
@@ -186,7 +188,7 @@ def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None 
     for labels, text, extra in dataloader:
         labels, text, extra = _to(device, labels, text, extra)
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+        with _autocast(device, precision):
             logits = _logits(model, text, extra)
         loss = loss_fn(logits.float(), _targets(logits, labels))
         if tally is not None:
@@ -209,6 +211,42 @@ def train_epoch(model, dataloader: Iterable, optimizer, clip_grad: float | None 
         if on_step:
             on_step()
     return seen
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX), so oneDNN's bfloat16 kernels are fast."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):  # a torch without these probes: assume not
+        return False
+
+
+def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
+    """The arithmetic of the training passes for ``TrainConfig.precision``.
+
+    ``"float32"``: plain float32. ``"bfloat16"``: on the CPU the forward pass runs under
+    bfloat16 autocast (matrix products and the recurrent kernels in bfloat16, weights,
+    gradients and the optimizer in float32; bfloat16 keeps float32's range, so no loss
+    scaling). ``"auto"``: bfloat16 where :func:`cpu_has_bfloat16`, else float32. On CUDA
+    the training passes always use float16 autocast (returns ``"float16"``). Evaluation,
+    prediction and the inspection tools always compute in float32.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if torch.device(device).type == "cuda":
+        return "float16"
+    if precision == "auto":
+        return "bfloat16" if cpu_has_bfloat16() else "float32"
+    return precision
+
+
+def _autocast(device, precision: str):
+    """The training pass's autocast context: float16 on CUDA, bfloat16 on the CPU when asked, else none."""
+    if torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    if precision == "bfloat16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 class RunningMetrics:
@@ -289,7 +327,7 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
           patience: int | None = None, eval_dataloader=None, on_epoch_end: Callable | None = None,
           start_epoch: int = 0, history: list | None = None, device="cpu", progress: bool = True,
           scheduler=None, best: dict | None = None, checkpoint: Callable | None = None,
-          is_logger: bool = True, train_metrics: str = "full") -> list[dict]:
+          is_logger: bool = True, train_metrics: str = "full", precision: str = "float32") -> list[dict]:
     """Train ``model`` and print ``| epoch | train acc | train loss | valid acc | valid loss |``.
 
     Epoch 0 (before any update) comes first, then every ``print_every`` epochs and
@@ -307,6 +345,8 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
     (:class:`RunningMetrics`: means over the epoch's batches as trained; none at epoch 0)
     instead of an extra pass over the training data each epoch, and says so above the
     header. Denormal floats are flushed to zero while training (:func:`flush_denormals`).
+    ``precision``: the training passes' arithmetic on the CPU, ``"float32"`` or ``"bfloat16"``
+    (``"auto"`` is resolved by :func:`resolve_precision`); evaluation stays in float32.
     """
     if train_metrics not in TRAIN_METRICS:
         raise ValueError(f"unknown train_metrics {train_metrics!r}; choose one of {', '.join(TRAIN_METRICS)}")
@@ -318,12 +358,12 @@ def train(model, dataloader, optimizer, epochs: int = 10, print_every: int = 1, 
                              patience=patience, eval_dataloader=eval_dataloader, on_epoch_end=on_epoch_end,
                              start_epoch=start_epoch, history=history, device=device, progress=progress,
                              scheduler=scheduler, best=best, checkpoint=checkpoint, is_logger=is_logger,
-                             running=train_metrics == "running")
+                             running=train_metrics == "running", precision=resolve_precision(precision, device))
 
 
 def _train_epochs(model, dataloader, optimizer, *, epochs, print_every, validation_data, log, clip_grad, keep_best,
                   patience, eval_dataloader, on_epoch_end, start_epoch, history, device, progress, scheduler, best,
-                  checkpoint, is_logger, running) -> list[dict]:
+                  checkpoint, is_logger, running, precision) -> list[dict]:
     if not is_logger:  # distributed training: only rank 0 prints
         log, progress = (lambda *_: None), False
     history = history if history is not None else []
@@ -354,7 +394,7 @@ def _train_epochs(model, dataloader, optimizer, *, epochs, print_every, validati
         if epoch > 0:
             with progress_bar(f"epoch {epoch}", total=n_train, unit="reviews", enabled=progress) as advance:
                 train_epoch(model, dataloader, optimizer, clip_grad=clip_grad, device=device, progress=advance,
-                            scaler=scaler, tally=tally)
+                            scaler=scaler, tally=tally, precision=precision)
             if scheduler is not None:
                 scheduler.step()
         train_seconds = time.perf_counter() - t0
@@ -744,17 +784,20 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
                   if train_metrics == "full" else None)
     eval_valid = (make_loader(prepared.valid, family, eval_batch_size, shuffle=False, pad_index=pad)
                   if prepared.valid is not None else None)
+    precision = resolve_precision(train_config.precision, device)
     n_params = sum(p.numel() for p in model.parameters())
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(f"model: {model_config.model}, {n_params:,} parameters ({n_trainable:,} trainable)"
         + (f"; device {device}" if device.type != "cpu" else "")
+        + ("; training passes in bfloat16 mixed precision" if precision == "bfloat16" else "")
         + (f"; {dist.world} processes (DDP)" if dist.enabled else ""))
     run_meta = {"tokenizer": prepared.pipeline.to_dict()["tokenizer"], "pipeline": prepared.pipeline.to_dict(),
                 "parameters": n_params,
                 "trainable_parameters": n_trainable, "train_examples": len(prepared.train),
                 "valid_examples": len(prepared.valid) if prepared.valid is not None else 0,
                 "coverage": {"vocab": prepared.coverage.vocab_share, "tokens": prepared.coverage.token_share},
-                **({"train_metrics": "running"} if train_metrics == "running" else {}), **(meta or {})}
+                **({"train_metrics": "running"} if train_metrics == "running" else {}),
+                **({"precision": precision} if precision == "bfloat16" else {}), **(meta or {})}
     if dist.enabled:
         run_meta["distributed"] = {"world_size": dist.world, "backend": "nccl" if device.type == "cuda" else "gloo"}
 
@@ -796,7 +839,8 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
                         clip_grad=train_config.clip_grad, keep_best=train_config.keep_best and eval_valid is not None,
                         patience=train_config.patience, eval_dataloader=eval_train, on_epoch_end=on_epoch_end,
                         progress=progress, scheduler=scheduler, start_epoch=start_epoch, history=history,
-                        best=best, checkpoint=save_state, device=device, train_metrics=train_metrics)
+                        best=best, checkpoint=save_state, device=device, train_metrics=train_metrics,
+                        precision=precision)
     except (TrainingDiverged, WriteError) as exc:
         exc.last_epoch = done["epoch"]
         raise

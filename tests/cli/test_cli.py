@@ -90,3 +90,23 @@ def test_train_metrics_option_is_saved_with_the_run_and_the_imdb_presets_use_run
     assert r.returncode == 1
     assert r.stderr.strip() == "error: --train-metrics: unknown train_metrics 'sometimes'; choose one of full, running"
     assert "Traceback" not in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_precision_option_is_saved_with_the_run_and_imdb_best_uses_auto(tmp_path, small_tsv):
+    import json
+
+    from rnnlab.presets import get_preset
+
+    run = tmp_path / "run"
+    r = runner.invoke(app, ["train", "--train", str(small_tsv), "--out", str(run), "--model", "lstm", "--epochs", "1",
+                            "--recurrent-dim", "4", "--hidden-dim", "4", "--precision", "bfloat16"])
+    assert r.exit_code == 0, r.output
+    assert "training passes in bfloat16 mixed precision" in r.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["precision"] == "bfloat16" and config["meta"]["precision"] == "bfloat16"
+    assert [get_preset(p).train.precision for p in ("imdb-best", "imdb-bilstm-64", "default")] == \
+        ["auto", "float32", "float32"]
+    r = rnnlab("train", "--train", small_tsv, "--out", tmp_path / "bad", "--precision", "half")
+    assert r.returncode == 1
+    assert r.stderr.strip() == "error: --precision: unknown precision 'half'; choose one of float32, bfloat16, auto"
+    assert "Traceback" not in r.stderr and not (tmp_path / "bad").exists()

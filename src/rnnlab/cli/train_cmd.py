@@ -179,7 +179,7 @@ _TRAIN_OPTIONS = {"optimizer": "optimizer", "lr": "lr", "epochs": "epochs", "bat
                   "print_every": "print_every", "seed": "seed", "max_length": "max_length", "min_freq": "min_freq",
                   "max_vocab": "max_vocab", "clip_grad": "clip_grad", "weight_decay": "weight_decay",
                   "patience": "patience", "bucket": "bucket", "lr_schedule": "lr_schedule",
-                  "train_metrics": "train_metrics"}
+                  "train_metrics": "train_metrics", "precision": "precision"}
 
 
 def _given(ctx, name: str) -> bool:
@@ -226,6 +226,7 @@ def train_command(
     patience: Optional[int] = typer.Option(_T.patience, help="Stop after N epochs without a better validation loss."),
     bucket: bool = typer.Option(_T.bucket, help="Batch texts of similar length together (recurrent models)."),
     train_metrics: str = typer.Option(_T.train_metrics, help="Epoch table's train columns: full (a pass over the training data after each epoch) | running (means over the epoch's batches as trained; no extra pass)."),
+    precision: str = typer.Option(_T.precision, help="CPU training passes: float32 | bfloat16 (mixed precision: fast where the CPU has AVX512-BF16 or AMX, slow elsewhere) | auto (bfloat16 where the CPU has it). Evaluation and prediction stay float32."),
     vectors: Optional[str] = typer.Option(None, help="Pretrained vectors: glove-6b-50d (default) or a GloVe/word2vec text file."),
     raw_text: bool = typer.Option(False, help="Keep <br /> tags instead of turning them into spaces."),
     labels: Optional[str] = typer.Option(None, help="Label names in class-id order, comma-separated (default: the sorted labels of the training data; for two classes the second is the positive one)."),
@@ -243,7 +244,8 @@ def train_command(
     from rnnlab.training import TrainingInterrupted, configure_threads
 
     _check_options(ctx, lr=lr, valid_split=valid_split, threads=threads, device=device, labels=labels,
-                   dropout=dropout, weight_decay=weight_decay, clip_grad=clip_grad, train_metrics=train_metrics)
+                   dropout=dropout, weight_decay=weight_decay, clip_grad=clip_grad, train_metrics=train_metrics,
+                   precision=precision)
     if threads:
         import os
 
@@ -299,7 +301,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, weight_decay, clip_grad,
-                   train_metrics) -> None:
+                   train_metrics, precision="float32") -> None:
     """Numbers finite and in range, known device and choices, distinct labels: one line naming the option."""
     import math
 
@@ -319,10 +321,12 @@ def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, we
     for option, value in (("--dropout", dropout), ("--weight-decay", weight_decay), ("--clip-grad", clip_grad)):
         if value is not None and not math.isfinite(value):
             bad(option, f"must be a finite number, got {value}")
-    try:  # the config's own check and message, as one line naming the option
-        TrainConfig(train_metrics=train_metrics)
-    except ValueError as exc:
-        bad("--train-metrics", str(exc))
+    for option, field_, value in (("--train-metrics", "train_metrics", train_metrics),
+                                  ("--precision", "precision", precision)):
+        try:  # the config's own check and message, as one line naming the option
+            TrainConfig(**{field_: value})
+        except ValueError as exc:
+            bad(option, str(exc))
     if weight_decay < 0:
         bad("--weight-decay", f"must be >= 0, got {weight_decay}")
     if clip_grad is not None and clip_grad <= 0:

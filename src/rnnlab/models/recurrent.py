@@ -69,6 +69,10 @@ class _ElmanLayer(torch.autograd.Function):
 def _elman(relu: bool):
     def kernel(inp, hx, weights, *_):
         w_ih, w_hh, b_ih, b_hh = weights
+        device = inp.device.type
+        if torch.is_autocast_enabled(device):  # mixed-precision training: this layer computes in float32
+            with torch.autocast(device, enabled=False):
+                return (_ElmanLayer.apply(inp.float(), w_ih, w_hh, b_ih, b_hh, relu),)
         return (_ElmanLayer.apply(inp, w_ih, w_hh, b_ih, b_hh, relu),)
     return kernel
 
