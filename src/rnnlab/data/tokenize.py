@@ -40,6 +40,13 @@ class Tokenizer:
     """``spacy.blank("en")``'s tokenizer (the rules of ``en_core_web_sm``'s), lower-cased.
 
     Whitespace tokens (spaCy emits one for each run of extra spaces) are dropped.
+
+    spaCy cuts a text at whitespace first and tokenizes each whitespace-free *chunk* on its
+    own (its own cache is keyed by the chunk), so the tokens of a text are its chunks' tokens
+    in order. With whitespace tokens dropped this tokenizer uses that directly: it remembers
+    each distinct chunk's tokens (:class:`ChunkMemo`) and asks spaCy only about chunks it has
+    not seen, many at a time, instead of building a spaCy ``Doc`` of every text. Same tokens
+    (tests compare every IMDB and SST-5 text with spaCy's own), several times faster.
     """
 
     lowercase: bool = True
@@ -52,16 +59,203 @@ class Tokenizer:
                 "drop_space": self.drop_space, "version": TOKENIZER_VERSION}
 
     def __call__(self, text: str) -> list[str]:
-        return self._doc_tokens(_spacy_tokenizer()(text))
+        return next(iter(self.pipe([text])))
 
     def pipe(self, texts: Iterable[str], batch_size: int = 256) -> Iterable[list[str]]:
-        for doc in _spacy_tokenizer().pipe(texts, batch_size=batch_size):
-            yield self._doc_tokens(doc)
+        if not self.drop_space:  # whitespace tokens kept: spaCy's own documents
+            for doc in _spacy_tokenizer().pipe(texts, batch_size=batch_size):
+                yield self.doc_tokens(doc)
+            return
+        memo = _memo(self.lowercase)
+        batch: list[str] = []
+        for text in texts:
+            batch.append(text)
+            if len(batch) >= batch_size:
+                yield from memo.tokens(batch)
+                batch = []
+        if batch:
+            yield from memo.tokens(batch)
 
-    def _doc_tokens(self, doc) -> list[str]:
+    def doc_tokens(self, doc) -> list[str]:
+        """The tokens of a spaCy ``Doc`` as this tokenizer gives them (the reference the memo is tested against)."""
         if self.lowercase:
             return [t.lower_ for t in doc if not (self.drop_space and t.is_space)]
         return [t.text for t in doc if not (self.drop_space and t.is_space)]
+
+
+class ChunkMemo:
+    """The tokens of each distinct whitespace-free chunk, as spaCy tokenizes it.
+
+    :meth:`tokens` splits texts at whitespace (``str.split()``: the characters spaCy treats as
+    whitespace), tokenizes the chunks it has not met yet with spaCy in one pass, and joins the
+    remembered tokens of each text's chunks.
+
+    The one place where spaCy looks across chunks: after cutting, it matches its special cases
+    (``:)``, ``''``, ``e.g.``...) as token sequences over the whole text; a sequence that
+    straddles two chunks is never applied, but it can block one inside a chunk. So a text in
+    which a chunk ending with a token that can come first in such a sequence is followed by a
+    chunk starting with a token that can come next (:class:`SpecialCaseSeams`) is tokenized by
+    spaCy whole (about 2% of IMDB reviews). The chunks learnt together are joined by two spaces,
+    so a whitespace token, which no special case contains, stands between any two of them.
+    Holds at most :data:`MEMO_MAX_CHUNKS` chunks (then it starts afresh), so a long-running
+    server does not grow without bound.
+    """
+
+    def __init__(self, lowercase: bool):
+        self.lowercase = lowercase
+        self.chunks: dict[str, tuple[str, ...]] = {}
+        self.open_ends: dict[str, str] = {}     # chunk -> its last token, where that can come first in a special case
+        self.open_starts: dict[str, str] = {}   # chunk -> its first token, where that can come later in one
+        self.whole = 0                       # texts handed to spaCy whole
+
+    def tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        split = [text.split() for text in texts]
+        chunks = self.chunks
+        missing = list({c: None for parts in split for c in parts if c not in chunks})
+        if missing:
+            if len(chunks) + len(missing) > MEMO_MAX_CHUNKS:
+                chunks.clear()
+                self.open_ends.clear()
+                self.open_starts.clear()
+                missing = list({c: None for parts in split for c in parts})
+            self._learn(missing)
+        ends, starts, seams = self.open_ends, self.open_starts, _seams()
+        out = []
+        for text, parts in zip(texts, split):
+            if any(parts[i + 1] in starts and seams.may_join(ends[c], starts[parts[i + 1]])
+                   for i, c in enumerate(parts[:-1]) if c in ends):
+                self.whole += 1
+                out.append(self._whole(text))
+                continue
+            tokens: list[str] = []
+            for c in parts:
+                tokens += chunks[c]
+            out.append(tokens)
+        return out
+
+    def _whole(self, text: str) -> list[str]:
+        from spacy.attrs import IDX, LENGTH  # deferred with spaCy itself
+
+        spans = _chunk_tokenizer()(text).to_array([IDX, LENGTH]).tolist()
+        pieces = [text[a:a + n] for a, n in spans]
+        if self.lowercase:   # spaCy's LOWER: str.lower of each token
+            return [p.lower() for p in pieces if not p.isspace()]
+        return [p for p in pieces if not p.isspace()]
+
+    def _learn(self, missing: list[str], max_chars: int = 200_000) -> None:
+        from spacy.attrs import IDX, LENGTH  # deferred with spaCy itself
+
+        spacy_tokenizer = _chunk_tokenizer()
+        seams = _seams()
+        start = 0
+        while start < len(missing):
+            stop, size = start, 0
+            while stop < len(missing) and (stop == start or size + len(missing[stop]) < max_chars):
+                size += len(missing[stop]) + 2
+                stop += 1
+            group = missing[start:stop]
+            joined = "  ".join(group)
+            if self.lowercase:  # spaCy's LOWER attribute is str.lower of the token's text
+                joined_lower = joined.lower()
+                # position by position, unless a character lowers to several or depends on its
+                # neighbours (a final capital sigma): then each token is lowered on its own
+                lowered = len(joined_lower) == len(joined) and "\u03a3" not in joined
+            starts = np.cumsum([0] + [len(c) + 2 for c in group]).tolist()   # chunk k: [starts[k], starts[k+1] - 2)
+            found: list[list[str]] = [[] for _ in group]
+            edges: list[list[str]] = [[] for _ in group]   # first and last token, as written
+            k = 0
+            for a, n in spacy_tokenizer(joined).to_array([IDX, LENGTH]).tolist():
+                while a >= starts[k + 1]:
+                    k += 1
+                if a >= starts[k + 1] - 2:   # the whitespace token between two chunks
+                    continue
+                text = joined[a:a + n]
+                if not self.lowercase:
+                    found[k].append(text)
+                elif lowered:
+                    found[k].append(joined_lower[a:a + n])
+                else:
+                    found[k].append(text.lower())
+                if not edges[k]:
+                    edges[k] = [text, text]
+                edges[k][1] = text
+            for c, tokens, edge in zip(group, found, edges):
+                self.chunks[c] = tuple(tokens)
+                if edge and edge[1] in seams.lefts:
+                    self.open_ends[c] = edge[1]
+                if edge and edge[0] in seams.rights:
+                    self.open_starts[c] = edge[0]
+            start = stop
+
+
+class SpecialCaseSeams:
+    """The tokens that can stand on either side of a chunk boundary inside a special case.
+
+    spaCy matches a special case whose string its prefix, suffix or infix rules would cut
+    (``:)`` -> ``:`` ``)``) as that sequence of tokens, over the whole text. For such a match
+    to straddle two chunks, the last token spaCy cut from the first chunk must be a non-final
+    token of the sequence (:attr:`lefts`) and the first of the next chunk a non-initial one
+    (:attr:`rights`). Where a chunk's own tokens are a special case's output, spaCy's cut
+    beneath them may differ, so those outputs join both sets. The sequences are the special
+    cases cut by the same rules without special cases: a superset of spaCy's own list, which is
+    not public.
+    """
+
+    def __init__(self, spacy_tokenizer):
+        from spacy.tokenizer import Tokenizer as SpacyTokenizer  # deferred with spaCy itself
+
+        t = spacy_tokenizer
+        bare = SpacyTokenizer(t.vocab, rules={}, prefix_search=t.prefix_search, suffix_search=t.suffix_search,
+                              infix_finditer=t.infix_finditer, token_match=t.token_match, url_match=t.url_match)
+        cut = {rule: [x.text for x in bare(rule) if not x.is_space] for rule in t.rules}
+        self.pairs = {(a, b) for pieces in cut.values() for a, b in zip(pieces, pieces[1:])}
+        # A special case spaCy applied inside a chunk shows its own tokens; beneath its last (first)
+        # one the cut had the rule's last (first) piece, which is what a straddling match would see.
+        self.under_end: dict[str, set] = {}
+        self.under_start: dict[str, set] = {}
+        lefts, rights = {a for a, _ in self.pairs}, {b for _, b in self.pairs}
+        for rule, pieces in cut.items():
+            if len(pieces) > 1 or rule in lefts or rule in rights:   # spaCy may apply it by matching
+                outputs = [x.text for x in t(rule) if not x.is_space]
+                if outputs and outputs != pieces:
+                    self.under_end.setdefault(outputs[-1], set()).add(pieces[-1])
+                    self.under_start.setdefault(outputs[0], set()).add(pieces[0])
+        self.lefts = lefts | set(self.under_end)
+        self.rights = rights | set(self.under_start)
+
+    def may_join(self, last: str, first: str) -> bool:
+        """Whether a chunk ending with token ``last`` and the next starting with ``first`` can lie in one match."""
+        return any((a, b) in self.pairs for a in self.under_end.get(last, set()) | {last}
+                   for b in self.under_start.get(first, set()) | {first})
+
+
+_SEAMS = None
+
+
+def prepare(tokenizer: Tokenizer) -> None:
+    """Build what ``tokenizer`` will use (spaCy's rules, the chunk memo's seams) now, e.g. before forking workers."""
+    if tokenizer.drop_space:
+        _seams()
+    else:
+        _spacy_tokenizer()
+
+
+def _seams() -> SpecialCaseSeams:
+    global _SEAMS
+    if _SEAMS is None:
+        _SEAMS = SpecialCaseSeams(_chunk_tokenizer())
+    return _SEAMS
+
+
+MEMO_MAX_CHUNKS = 1_000_000   # the 50,000 IMDB train and test reviews hold 412,584 distinct chunks
+_MEMOS: dict[bool, ChunkMemo] = {}
+
+
+def _memo(lowercase: bool) -> ChunkMemo:
+    memo = _MEMOS.get(lowercase)
+    if memo is None:
+        memo = _MEMOS[lowercase] = ChunkMemo(lowercase)
+    return memo
 
 
 _SPACY = None
@@ -74,6 +268,26 @@ def _spacy_tokenizer():
 
         _SPACY = spacy.blank("en").tokenizer
     return _SPACY
+
+
+_CHUNK_SPACY = None
+
+
+def _chunk_tokenizer():
+    """A second spaCy English tokenizer, for :class:`ChunkMemo`, that computes no lexical attributes.
+
+    spaCy makes a lexeme for every new string and computes its attributes (shape, ``like_num``,
+    ``like_url``, ...) in Python: most of its time on new words, for values a tokenizer never
+    reads (tokenizing uses the prefix, suffix and infix rules and the special cases only).
+    """
+    global _CHUNK_SPACY
+    if _CHUNK_SPACY is None:
+        import spacy  # deferred: spaCy is slow to import, only for tokenizing
+
+        nlp = spacy.blank("en")
+        nlp.vocab.lex_attr_getters = {}
+        _CHUNK_SPACY = nlp.tokenizer
+    return _CHUNK_SPACY
 
 
 def import_spacy_without_torch() -> None:
@@ -188,7 +402,7 @@ def tokenize_chunks(
         for chunk in chunks:
             yield _chunk_corpus(_tokenize_chunk(chunk))
         return
-    _spacy_tokenizer()  # built once here; forked workers inherit it instead of building their own
+    prepare(tokenizer)  # built once here; forked workers inherit it instead of building their own
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     pool = ProcessPoolExecutor(min(n_process, len(chunks)), mp_context=ctx, initializer=_ignore_sigint)
     stalled = False
