@@ -6,9 +6,10 @@ selection), evaluates both on the 25,000 test reviews, prints a comparison and
 leaves two run directories.
 
 Tokenizing the 50,000 reviews is the largest share of the work with an empty cache
-(``benchmarks/demo_speed.md``), so it is laid out over both cores: the training
-reviews first, on every core; then the test reviews in a background process while
-the LSTM trains on one core. Both runs read their tokens from the cache.
+(``benchmarks/demo_speed.md``), so it is laid out over both cores: the test reviews in a
+background process while this one tokenizes the training reviews, one core each (every
+process's chunk memo learns its texts' words once; two pools of workers competing for two
+cores would each learn them again). Both runs read their tokens from the cache.
 """
 
 from __future__ import annotations
@@ -109,29 +110,31 @@ def _train_model(name: str, *, train_spec, test_spec, out: Path, epochs_scale: f
 
 
 def prefetch_tokens(train_spec: str, test_spec: str, seeds, progress: bool) -> "BackgroundTokens":
-    """Tokenize the training and validation texts into the cache now (every core), then start the
-    test texts in the background; returns the background job (``wait()`` before reading the test tokens).
+    """Tokenize the training and validation texts into the cache now, in this process, while the test
+    texts are tokenized in a background process; returns the background job (``wait()`` before reading
+    the test tokens).
 
     The texts are read and split exactly as ``run_train`` will (same reader, same validation
     split for each seed), so its tokenization finds them in the cache.
     """
     from rnnlab.data.sources import load_examples
-    from rnnlab.data.tokenize import Tokenizer, tokenize_cached
+    from rnnlab.data.tokenize import Tokenizer, prepare, tokenize_cached
     from rnnlab.embeddings import load_vectors
     from rnnlab.training import split_validation
 
     train_examples = load_examples(train_spec, None, clean=True)
     test_texts = [e.text for e in load_examples(test_spec, tuple(train_examples.labels), clean=True)]
     tokenizer = Tokenizer()
+    prepare(tokenizer)  # once, before the background process forks
     t0 = time.perf_counter()
+    background = BackgroundTokens(test_texts, tokenizer)  # one core: the test texts, from now on
     n = 0
-    for seed in sorted(seeds):
+    for seed in sorted(seeds):  # the other core: the training texts, here (this process's chunk memo learns them)
         for part in split_validation(train_examples, 0.1, seed):
-            tokenize_cached([e.text for e in part], tokenizer, progress=progress)
+            tokenize_cached([e.text for e in part], tokenizer, progress=progress, n_process=1)
             n += len(part)
-    background = BackgroundTokens(test_texts, tokenizer)
     console.print(f"tokens: {n:,} training and validation texts tokenized in {time.perf_counter() - t0:.1f} s; "
-                  f"the {len(test_texts):,} test texts are tokenized in the background while the models train")
+                  f"the {len(test_texts):,} test texts are tokenized in the background meanwhile")
     load_vectors()  # GloVe, once, before the training processes fork (they share it)
     return background
 
@@ -183,7 +186,7 @@ class BackgroundTokens:
         from rnnlab.data.tokenize import tokenize_cached
 
         _own_group()
-        tokenize_cached(texts, tokenizer)
+        tokenize_cached(texts, tokenizer, n_process=1)
 
     def wait(self) -> None:
         """Until the texts are in the cache (or the process has failed)."""
