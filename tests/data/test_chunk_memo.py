@@ -100,3 +100,29 @@ def test_every_imdb_review_gives_spacys_tokens(imdb_archive, tmp_path):
     texts = [e.text for path in (splits.train, splits.test) for e in read_tsv(path)]
     tok = Tokenizer()
     assert list(tok.pipe(texts)) == reference(tok, texts)
+
+
+def test_threads_share_the_memo_safely(monkeypatch, sample_test):
+    """Several threads tokenizing at once (a server), the memo starting afresh meanwhile: spaCy's tokens."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnnlab.data.tsv import read_tsv
+
+    monkeypatch.setattr(tokenize_mod, "_MEMOS", {True: tokenize_mod.ChunkMemo(lowercase=True)})
+    monkeypatch.setattr(tokenize_mod, "MEMO_MAX_CHUNKS", 2000)
+    texts = [e.text for e in read_tsv(sample_test)][:240]
+    tok = Tokenizer()
+    expected = reference(tok, texts)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda i: list(tok.pipe(texts[i::6], batch_size=5)), range(6)))
+    for i, got in enumerate(results):
+        assert got == expected[i::6]
+
+
+def test_a_process_forked_while_a_thread_holds_the_lock_can_tokenize():
+    import multiprocessing as mp
+
+    with tokenize_mod._MEMO_LOCK:   # as if another thread were tokenizing at the fork
+        ctx = mp.get_context("fork")
+        with ctx.Pool(1) as pool:
+            assert pool.apply_async(Tokenizer(), ("Forked: fine!",)).get(timeout=20) == ["forked", ":", "fine", "!"]

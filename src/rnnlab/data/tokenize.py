@@ -18,6 +18,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -109,6 +110,12 @@ class ChunkMemo:
         self.whole = 0                       # texts handed to spaCy whole
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """The tokens of each text. One thread at a time (a server tokenizes from several; spaCy
+        holds the interpreter lock throughout anyway, so nothing runs slower for it)."""
+        with _MEMO_LOCK:
+            return self._tokens(texts)
+
+    def _tokens(self, texts: Sequence[str]) -> list[list[str]]:
         split = [text.split() for text in texts]
         chunks = self.chunks
         missing = list({c: None for parts in split for c in parts if c not in chunks})
@@ -249,6 +256,17 @@ def _seams() -> SpecialCaseSeams:
 
 MEMO_MAX_CHUNKS = 1_000_000   # the 50,000 IMDB train and test reviews hold 412,584 distinct chunks
 _MEMOS: dict[bool, ChunkMemo] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:
+    """A process forked while another thread tokenized would inherit the lock held, forever."""
+    global _MEMO_LOCK
+    _MEMO_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_lock_in_child)
 
 
 def _memo(lowercase: bool) -> ChunkMemo:
