@@ -184,14 +184,43 @@ def test_resolve_precision_auto_follows_the_cpu_and_cuda_keeps_float16(monkeypat
     for has, expected in ((True, "bfloat16"), (False, "float32")):
         monkeypatch.setattr(training, "cpu_has_bfloat16", lambda has=has: has)
         assert resolve_precision("auto") == expected
-        assert resolve_precision("float32") == "float32" and resolve_precision("bfloat16") == "bfloat16"
-        assert resolve_precision("auto", "cuda") == "float16"
+        assert resolve_precision("float32") == "float32"
+        assert resolve_precision("auto", "cuda") == resolve_precision("bfloat16", "cuda") == "float16"
+        if has:
+            assert resolve_precision("bfloat16") == "bfloat16"
+        else:
+            with pytest.raises(ValueError, match="needs a CPU that computes in bfloat16 natively"):
+                resolve_precision("bfloat16")
     with pytest.raises(ValueError, match="unknown precision 'half'; choose one of float32, bfloat16, auto"):
         resolve_precision("half")
     with pytest.raises(ValueError, match="unknown precision 'half'"):
         TrainConfig(precision="half")
 
 
+def _native_bfloat16() -> bool:
+    from rnnlab.training import cpu_has_bfloat16
+
+    return cpu_has_bfloat16()
+
+
+needs_bfloat16 = pytest.mark.skipif(not _native_bfloat16(), reason="this CPU has no native bfloat16 (AVX512-BF16/AMX)")
+
+
+def test_bfloat16_is_refused_on_a_cpu_without_it_before_any_work(monkeypatch, small_tsv, tmp_path):
+    from rnnlab import training
+    from rnnlab.errors import RnnlabError
+
+    monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: False)
+    tr, va = split_validation(read_tsv(small_tsv), 0.25, seed=1)
+    with pytest.raises(RnnlabError, match="precision 'bfloat16' needs a CPU that computes in bfloat16 natively"):
+        fit(tr, va, model_config=ModelConfig(model="lstm", recurrent_dim=8, hidden_dim=4),
+            train_config=TrainConfig(epochs=1, precision="bfloat16"), out_dir=tmp_path / "run",
+            log=lambda s: None, progress=False)
+    assert not (tmp_path / "run").exists() and list(tmp_path.iterdir()) == []
+    assert training.resolve_precision("auto") == "float32"
+
+
+@needs_bfloat16
 @pytest.mark.parametrize("name,extra", [("lstm", {"bidirectional": True, "pooling": "final+max+mean"}),
                                         ("gru", {"layers": 2}), ("rnn", {}), ("boe", {})])
 def test_bfloat16_training_passes_compute_in_bfloat16_and_evaluation_in_float32(small_tsv, name, extra):
@@ -222,6 +251,7 @@ def test_bfloat16_training_passes_compute_in_bfloat16_and_evaluation_in_float32(
     assert set(seen) == {torch.float32}
 
 
+@needs_bfloat16
 def test_fit_in_bfloat16_says_so_and_is_deterministic(small_tsv):
     tr, va = split_validation(read_tsv(small_tsv), 0.25, seed=1)
     results = []

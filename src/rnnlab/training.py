@@ -229,7 +229,8 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
     gradients and the optimizer in float32; bfloat16 keeps float32's range, so no loss
     scaling). ``"auto"``: bfloat16 where :func:`cpu_has_bfloat16`, else float32. On CUDA
     the training passes always use float16 autocast (returns ``"float16"``). Evaluation,
-    prediction and the inspection tools always compute in float32.
+    prediction and the inspection tools always compute in float32. ``"bfloat16"`` on a CPU
+    without it is refused (:class:`ValueError`): oneDNN has no bfloat16 LSTM there.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
@@ -237,6 +238,9 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
         return "float16"
     if precision == "auto":
         return "bfloat16" if cpu_has_bfloat16() else "float32"
+    if precision == "bfloat16" and not cpu_has_bfloat16():
+        raise ValueError("precision 'bfloat16' needs a CPU that computes in bfloat16 natively (AVX512-BF16 or "
+                         "AMX), and this one does not; use 'auto' (float32 here) or 'float32'")
     return precision
 
 
@@ -742,6 +746,10 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
     configure_threads()
     reuse_freed_memory()
     device = resolve_device(device)
+    try:  # refused before any work is done (a run resumed on another machine, too)
+        precision = resolve_precision(train_config.precision, device)
+    except ValueError as exc:
+        raise RnnlabError(str(exc)) from None
     dist = distributed.setup(device)
     device = distributed.device_for(device, dist)
     if not dist.is_main:
@@ -784,7 +792,6 @@ def _fit(train_examples, valid_examples, *, model_config, train_config, out, lab
                   if train_metrics == "full" else None)
     eval_valid = (make_loader(prepared.valid, family, eval_batch_size, shuffle=False, pad_index=pad)
                   if prepared.valid is not None else None)
-    precision = resolve_precision(train_config.precision, device)
     n_params = sum(p.numel() for p in model.parameters())
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log(f"model: {model_config.model}, {n_params:,} parameters ({n_trainable:,} trainable)"

@@ -96,6 +96,10 @@ def test_precision_option_is_saved_with_the_run_and_imdb_best_uses_auto(tmp_path
     import json
 
     from rnnlab.presets import get_preset
+    from rnnlab.training import cpu_has_bfloat16
+
+    if not cpu_has_bfloat16():
+        pytest.skip("this CPU has no native bfloat16 (the refusal is tested in tests/test_training.py)")
 
     run = tmp_path / "run"
     r = runner.invoke(app, ["train", "--train", str(small_tsv), "--out", str(run), "--model", "lstm", "--epochs", "1",
@@ -110,3 +114,16 @@ def test_precision_option_is_saved_with_the_run_and_imdb_best_uses_auto(tmp_path
     assert r.returncode == 1
     assert r.stderr.strip() == "error: --precision: unknown precision 'half'; choose one of float32, bfloat16, auto"
     assert "Traceback" not in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_precision_bfloat16_is_refused_in_one_line_on_a_cpu_without_it(tmp_path, small_tsv, monkeypatch):
+    from rnnlab import training
+    from rnnlab.errors import RnnlabError
+
+    monkeypatch.setattr(training, "cpu_has_bfloat16", lambda: False)
+    r = runner.invoke(app, ["train", "--train", str(small_tsv), "--out", str(tmp_path / "run"), "--device", "cpu",
+                            "--precision", "bfloat16"])
+    assert r.exit_code != 0 and isinstance(r.exception, RnnlabError)
+    assert str(r.exception) == ("--precision: precision 'bfloat16' needs a CPU that computes in bfloat16 natively "
+                                "(AVX512-BF16 or AMX), and this one does not; use 'auto' (float32 here) or 'float32'")
+    assert not (tmp_path / "run").exists()

@@ -226,7 +226,7 @@ def train_command(
     patience: Optional[int] = typer.Option(_T.patience, help="Stop after N epochs without a better validation loss."),
     bucket: bool = typer.Option(_T.bucket, help="Batch texts of similar length together (recurrent models)."),
     train_metrics: str = typer.Option(_T.train_metrics, help="Epoch table's train columns: full (a pass over the training data after each epoch) | running (means over the epoch's batches as trained; no extra pass)."),
-    precision: str = typer.Option(_T.precision, help="CPU training passes: float32 | bfloat16 (mixed precision: fast where the CPU has AVX512-BF16 or AMX, slow elsewhere) | auto (bfloat16 where the CPU has it). Evaluation and prediction stay float32."),
+    precision: str = typer.Option(_T.precision, help="CPU training passes: float32 | bfloat16 (mixed precision; needs a CPU with AVX512-BF16 or AMX) | auto (bfloat16 where the CPU has it, else float32). Evaluation and prediction stay float32."),
     vectors: Optional[str] = typer.Option(None, help="Pretrained vectors: glove-6b-50d (default) or a GloVe/word2vec text file."),
     raw_text: bool = typer.Option(False, help="Keep <br /> tags instead of turning them into spaces."),
     labels: Optional[str] = typer.Option(None, help="Label names in class-id order, comma-separated (default: the sorted labels of the training data; for two classes the second is the positive one)."),
@@ -327,6 +327,13 @@ def _check_options(ctx, *, lr, valid_split, threads, device, labels, dropout, we
             TrainConfig(**{field_: value})
         except ValueError as exc:
             bad(option, str(exc))
+    if precision == "bfloat16":  # can this CPU do it? (a GPU trains in float16 anyway)
+        from rnnlab.training import resolve_device, resolve_precision
+
+        try:
+            resolve_precision(precision, resolve_device(device))
+        except ValueError as exc:
+            bad("--precision", str(exc))
     if weight_decay < 0:
         bad("--weight-decay", f"must be >= 0, got {weight_decay}")
     if clip_grad is not None and clip_grad <= 0:
