@@ -7,9 +7,10 @@ leaves two run directories.
 
 Tokenizing the 50,000 reviews is the largest share of the work with an empty cache
 (``benchmarks/demo_speed.md``), so it is laid out over both cores: the test reviews in a
-background process while this one tokenizes the training reviews, one core each (every
-process's chunk memo learns its texts' words once; two pools of workers competing for two
-cores would each learn them again). Both runs read their tokens from the cache.
+background process while this one tokenizes the training reviews, half the cores each (on two
+cores one process each: every process's chunk memo learns its texts' words once; two pools of
+workers competing for two cores would each learn them again). Both runs read their tokens from
+the cache.
 """
 
 from __future__ import annotations
@@ -127,11 +128,16 @@ def prefetch_tokens(train_spec: str, test_spec: str, seeds, progress: bool) -> "
     tokenizer = Tokenizer()
     prepare(tokenizer)  # once, before the background process forks
     t0 = time.perf_counter()
-    background = BackgroundTokens(test_texts, tokenizer)  # one core: the test texts, from now on
+    # half the cores for the test texts, from now on, the rest for the training texts here (on two
+    # cores one process each: this process's chunk memo learns the training texts' words once)
+    cores = os.cpu_count() or 1
+    test_processes = max(1, cores // 2)
+    background = BackgroundTokens(test_texts, tokenizer, n_process=test_processes)
     n = 0
-    for seed in sorted(seeds):  # the other core: the training texts, here (this process's chunk memo learns them)
+    for seed in sorted(seeds):
         for part in split_validation(train_examples, 0.1, seed):
-            tokenize_cached([e.text for e in part], tokenizer, progress=progress, n_process=1)
+            tokenize_cached([e.text for e in part], tokenizer, progress=progress,
+                            n_process=max(1, cores - test_processes))
             n += len(part)
     console.print(f"tokens: {n:,} training and validation texts tokenized in {time.perf_counter() - t0:.1f} s; "
                   f"the {len(test_texts):,} test texts are tokenized in the background meanwhile")
@@ -171,22 +177,22 @@ class BackgroundTokens:
     them and tokenizes them itself.
     """
 
-    def __init__(self, texts: list[str], tokenizer):
+    def __init__(self, texts: list[str], tokenizer, n_process: int = 1):
         self.process, self._done = None, None
         if not _fork_available():
             return
         self._done, held = os.pipe()  # EOF on _done once every holder of `held` has exited
-        self.process = mp.get_context("fork").Process(target=self._run, args=(texts, tokenizer),
+        self.process = mp.get_context("fork").Process(target=self._run, args=(texts, tokenizer, n_process),
                                                       name="rnnlab-tokenize", daemon=False)
         self.process.start()
         os.close(held)
 
     @staticmethod
-    def _run(texts, tokenizer) -> None:
+    def _run(texts, tokenizer, n_process) -> None:
         from rnnlab.data.tokenize import tokenize_cached
 
         _own_group()
-        tokenize_cached(texts, tokenizer, n_process=1)
+        tokenize_cached(texts, tokenizer, n_process=n_process)
 
     def wait(self) -> None:
         """Until the texts are in the cache (or the process has failed)."""
