@@ -47,7 +47,8 @@ class Tokenizer:
     in order. With whitespace tokens dropped this tokenizer uses that directly: it remembers
     each distinct chunk's tokens (:class:`ChunkMemo`) and asks spaCy only about chunks it has
     not seen, many at a time, instead of building a spaCy ``Doc`` of every text. Same tokens
-    (tests compare every IMDB and SST-5 text with spaCy's own), several times faster.
+    (tests/data/test_chunk_memo.py compares IMDB, SST-5 and texts built from spaCy's special
+    cases with spaCy's own), faster where words repeat: 50,000 IMDB reviews 1.4x cold, ~5x warm.
     """
 
     lowercase: bool = True
@@ -96,7 +97,7 @@ class ChunkMemo:
     straddles two chunks is never applied, but it can block one inside a chunk. So a text in
     which a chunk ending with a token that can come first in such a sequence is followed by a
     chunk starting with a token that can come next (:class:`SpecialCaseSeams`) is tokenized by
-    spaCy whole (about 2% of IMDB reviews). The chunks learnt together are joined by two spaces,
+    spaCy whole (3.4% of IMDB reviews). The chunks learnt together are joined by two spaces,
     so a whitespace token, which no special case contains, stands between any two of them.
     Holds at most :data:`MEMO_MAX_CHUNKS` chunks (then it starts afresh), so a long-running
     server does not grow without bound.
