@@ -97,8 +97,10 @@ class ChunkMemo:
     straddles two chunks is never applied, but it can block one inside a chunk. So a text in
     which a chunk ending with a token that can come first in such a sequence is followed by a
     chunk starting with a token that can come next (:class:`SpecialCaseSeams`) is tokenized by
-    spaCy whole (3.4% of IMDB reviews). The chunks learnt together are joined by two spaces,
-    so a whitespace token, which no special case contains, stands between any two of them.
+    spaCy whole (3.4% of IMDB reviews). The chunks learnt together are joined by line breaks,
+    so a whitespace token, which no special case contains, stands between any two of them (a
+    second space would do the same, but spaCy matches a lone space as a special case of its own,
+    building a span for each).
     Holds at most :data:`MEMO_MAX_CHUNKS` chunks (then it starts afresh), so a long-running
     server does not grow without bound.
     """
@@ -159,23 +161,23 @@ class ChunkMemo:
         while start < len(missing):
             stop, size = start, 0
             while stop < len(missing) and (stop == start or size + len(missing[stop]) < max_chars):
-                size += len(missing[stop]) + 2
+                size += len(missing[stop]) + 1
                 stop += 1
             group = missing[start:stop]
-            joined = "  ".join(group)
+            joined = "\n".join(group)
             if self.lowercase:  # spaCy's LOWER attribute is str.lower of the token's text
                 joined_lower = joined.lower()
                 # position by position, unless a character lowers to several or depends on its
                 # neighbours (a final capital sigma): then each token is lowered on its own
                 lowered = len(joined_lower) == len(joined) and "\u03a3" not in joined
-            starts = np.cumsum([0] + [len(c) + 2 for c in group]).tolist()   # chunk k: [starts[k], starts[k+1] - 2)
+            starts = np.cumsum([0] + [len(c) + 1 for c in group]).tolist()   # chunk k: [starts[k], starts[k+1] - 1)
             found: list[list[str]] = [[] for _ in group]
             edges: list[list[str]] = [[] for _ in group]   # first and last token, as written
             k = 0
             for a, n in spacy_tokenizer(joined).to_array([IDX, LENGTH]).tolist():
                 while a >= starts[k + 1]:
                     k += 1
-                if a >= starts[k + 1] - 2:   # the whitespace token between two chunks
+                if a >= starts[k + 1] - 1:   # the line break between two chunks
                     continue
                 text = joined[a:a + n]
                 if not self.lowercase:
