@@ -48,7 +48,8 @@ class Tokenizer:
     each distinct chunk's tokens (:class:`ChunkMemo`) and asks spaCy only about chunks it has
     not seen, many at a time, instead of building a spaCy ``Doc`` of every text. Same tokens
     (tests/data/test_chunk_memo.py compares IMDB, SST-5 and texts built from spaCy's special
-    cases with spaCy's own), faster where words repeat: 50,000 IMDB reviews 1.4x cold, ~5x warm.
+    cases with spaCy's own), less CPU: 50,000 IMDB reviews 1.6x cold, 3.3x on a second pass
+    (benchmarks/tokenize_memo.md).
     """
 
     lowercase: bool = True
