@@ -233,11 +233,16 @@ class SpecialCaseSeams:
                     self.under_start.setdefault(outputs[0], set()).add(pieces[0])
         self.lefts = lefts | set(self.under_end)
         self.rights = rights | set(self.under_start)
+        self._joins: dict[tuple[str, str], bool] = {}   # answers so far (keys are lefts x rights: bounded)
 
     def may_join(self, last: str, first: str) -> bool:
         """Whether a chunk ending with token ``last`` and the next starting with ``first`` can lie in one match."""
-        return any((a, b) in self.pairs for a in self.under_end.get(last, set()) | {last}
-                   for b in self.under_start.get(first, set()) | {first})
+        known = self._joins.get((last, first))
+        if known is None:
+            known = self._joins[(last, first)] = any(
+                (a, b) in self.pairs for a in self.under_end.get(last, set()) | {last}
+                for b in self.under_start.get(first, set()) | {first})
+        return known
 
 
 _SEAMS = None
